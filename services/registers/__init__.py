@@ -1,0 +1,1 @@
+"""Registers: patients, coded records (SNOMED CT) and QOF disease registers of each practice."""

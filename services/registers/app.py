@@ -1,0 +1,30 @@
+"""Registers service: factory and lifespan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.registers.api import fhir, imports, patients, quality, records, registers
+from services.registers.events import HANDLERS
+from services.registers.store.models import events
+from shared.service import ServiceSpec, create_service_app
+from shared.settings import ServiceSettings, settings_for
+
+SERVICE = "registers"
+
+SPEC = ServiceSpec(
+    name=SERVICE,
+    title="QOF Registers",
+    description="Patients, coded records (SNOMED CT over JSON, FHIR R4 UK Core and CSV), QOF disease registers "
+                "and coding-quality findings for each practice.",
+    tables=events,
+    migrations_dir=Path(__file__).parent / "migrations",
+    routers=[patients.router, records.router, fhir.router, imports.router, registers.router, quality.router],
+    handlers=HANDLERS,
+)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    return create_service_app(SPEC, settings or settings_for(SERVICE))

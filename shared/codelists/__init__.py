@@ -1,0 +1,147 @@
+"""Codelists as versioned data: SNOMED CT / dm+d code sets, named by their QOF cluster where they have one.
+
+``catalogue.csv`` lists every file under ``data/`` with its cluster, version, kind and provenance:
+``refset`` and ``drug_refset`` are NHS England Primary Care Domain (or drug) reference sets as published;
+``stand-in`` marks a list from a research project used where the refset itself is not public. A new
+release is a data change: drop the file in, add a catalogue row, or load an export at run time with
+``CodelistLibrary.add_export`` (OpenCodelists CSV, a plain ``code,term`` CSV, or an RF2 simple refset).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from shared.identifiers import snomed_problem
+
+DATA_DIR = Path(__file__).parent / "data"
+CATALOGUE = Path(__file__).parent / "catalogue.csv"
+
+Kind = Literal["refset", "drug_refset", "stand-in", "local"]
+
+
+@dataclass(frozen=True)
+class Codelist:
+    cluster: str
+    version: str
+    kind: Kind
+    source: str
+    terms: dict[str, str] = field(repr=False, compare=False)
+    invalid_codes: tuple[str, ...] = ()
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(self.terms)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.terms
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+
+def parse_codelist(text: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Codes and terms from an export; returns (valid code -> term, invalid codes).
+
+    Understands ``code,term`` CSVs (any extra columns), OpenCodelists downloads (``id``/``dmd_id`` and
+    ``name``/``term``/``dmd_name``) and RF2 simple refset files (tab separated, ``referencedComponentId``
+    with ``active`` = 1).
+    """
+    first = text.split("\n", 1)[0]
+    if "\t" in first and "referencedComponentId" in first:
+        reader = csv.DictReader(io.StringIO(text), delimiter="\t")
+        raw = [(r["referencedComponentId"], "") for r in reader if r.get("active", "1").strip() == "1"]
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        fields = [f.strip().lower() for f in reader.fieldnames or []]
+        code_col = next((c for c in ("code", "dmd_id", "id", "snomedcode", "conceptid") if c in fields), None)
+        if code_col is None:
+            raise ValueError(f"no code column among {fields}")
+        term_col = next((c for c in ("term", "name", "dmd_name", "description") if c in fields), None)
+        raw = []
+        for row in reader:
+            norm = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+            raw.append((norm.get(code_col, ""), norm.get(term_col, "") if term_col else ""))
+    terms: dict[str, str] = {}
+    invalid: list[str] = []
+    for code, term in raw:
+        code = code.strip()
+        if not code:
+            continue
+        if snomed_problem(code) is None:
+            terms[code] = term
+        else:
+            invalid.append(code)
+    return terms, tuple(invalid)
+
+
+@dataclass
+class CatalogueRow:
+    cluster: str
+    version: str
+    preferred: bool
+    kind: Kind
+    file: str
+    source: str
+
+
+def read_catalogue(path: Path = CATALOGUE) -> list[CatalogueRow]:
+    with path.open(newline="") as fh:
+        return [CatalogueRow(r["cluster"], r["version"], r["preferred"] == "yes", r["kind"],  # type: ignore[arg-type]
+                             r["file"], r["source"]) for r in csv.DictReader(fh)]
+
+
+class CodelistLibrary:
+    """Every codelist the platform knows, with the preferred version of each cluster."""
+
+    def __init__(self, rows: list[CatalogueRow], data_dir: Path = DATA_DIR) -> None:
+        self._rows = {(r.cluster, r.version): r for r in rows}
+        self._preferred = {r.cluster: r.version for r in rows if r.preferred}
+        self._data_dir = data_dir
+        self._loaded: dict[tuple[str, str], Codelist] = {}
+
+    @property
+    def clusters(self) -> list[str]:
+        return sorted(self._preferred)
+
+    def has(self, cluster: str) -> bool:
+        return cluster in self._preferred
+
+    def versions(self, cluster: str) -> list[str]:
+        return sorted(v for c, v in self._rows if c == cluster)
+
+    def get(self, cluster: str, version: str | None = None) -> Codelist:
+        version = version or self._preferred.get(cluster)
+        if version is None or (cluster, version) not in self._rows:
+            raise KeyError(f"no codelist for cluster {cluster}" + (f" version {version}" if version else ""))
+        key = (cluster, version)
+        if key not in self._loaded:
+            row = self._rows[key]
+            terms, invalid = parse_codelist((self._data_dir / row.file).read_text(encoding="utf-8-sig"))
+            self._loaded[key] = Codelist(cluster, version, row.kind, row.source, terms, invalid)
+        return self._loaded[key]
+
+    def add_export(self, cluster: str, version: str, text: str, *, source: str, kind: Kind = "refset",
+                   prefer: bool = True) -> Codelist:
+        """Register a new release from an export's text, e.g. a newer refset from TRUD or OpenCodelists."""
+        terms, invalid = parse_codelist(text)
+        cl = Codelist(cluster, version, kind, source, terms, invalid)
+        self._rows[(cluster, version)] = CatalogueRow(cluster, version, prefer, kind, "", source)
+        self._loaded[(cluster, version)] = cl
+        if prefer or cluster not in self._preferred:
+            self._preferred[cluster] = version
+        return cl
+
+    def status(self, cluster: str) -> Literal["available", "stand-in", "missing"]:
+        if cluster not in self._preferred:
+            return "missing"
+        return "stand-in" if self._rows[(cluster, self._preferred[cluster])].kind == "stand-in" else "available"
+
+
+@lru_cache(maxsize=1)
+def default_library() -> CodelistLibrary:
+    return CodelistLibrary(read_catalogue())

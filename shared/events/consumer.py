@@ -1,0 +1,172 @@
+"""Idempotent event consumption with bounded retries and a dead-letter topic.
+
+Each message is handled in one database transaction that also records its event id in
+``processed_events``; a redelivered event finds its id there and is skipped. Offsets are committed only
+after the batch is handled. A message that cannot be parsed, or whose handler keeps failing after
+``max_attempts`` tries, is published to ``<topic>.dlq`` with the error in a header and recorded as
+dead-lettered, so a poison message never blocks the partition or loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.events.envelope import Envelope
+from shared.events.kafka import make_consumer, make_producer
+from shared.events.outbox import EventTables
+from shared.events.schemas import EventPayload
+from shared.metrics import EVENTS_CONSUMED
+
+log = logging.getLogger("qof.consumer")
+
+Handler = Callable[[AsyncSession, Envelope, EventPayload], Awaitable[None]]
+
+
+class EventConsumer:
+    def __init__(self, *, service: str, group_id: str, factory: async_sessionmaker[AsyncSession],
+                 tables: EventTables, bootstrap: str, handlers: dict[str, Handler], max_attempts: int = 3,
+                 after_commit: Callable[[], None] | None = None, retry_delay: float = 0.2) -> None:
+        self.service = service
+        self.group_id = group_id
+        self.factory = factory
+        self.tables = tables
+        self.bootstrap = bootstrap
+        self.handlers = handlers
+        self.max_attempts = max_attempts
+        self.after_commit = after_commit
+        self.retry_delay = retry_delay
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def connected(self) -> bool:
+        return self._consumer is not None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self._close()
+
+    async def _close(self) -> None:
+        for client in (self._consumer, self._dlq):
+            if client is not None:
+                try:
+                    await client.stop()
+                except Exception:  # noqa: BLE001
+                    log.debug("client stop failed", exc_info=True)
+        self._consumer = None
+        self._dlq = None
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while not self._stopping:
+            try:
+                if self._consumer is None:
+                    consumer = make_consumer(self.bootstrap, self.group_id, sorted(self.handlers))
+                    await consumer.start()
+                    self._consumer = consumer
+                    log.info("consumer connected", extra={"service": self.service, "group": self.group_id})
+                batch = await self._consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        await self.handle(record)
+                if batch:
+                    await self._consumer.commit()
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reconnect on any broker fault; uncommitted work is redelivered
+                log.warning("consumer waiting for broker", extra={"service": self.service,
+                                                                   "error": type(exc).__name__})
+                await self._close()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def handle(self, record: ConsumerRecord) -> str:
+        """Handle one record; returns the outcome (handled, duplicate, ignored, dead-lettered)."""
+        try:
+            envelope = Envelope.from_bytes(record.value)
+            payload = envelope.payload()
+        except (ValidationError, ValueError) as exc:
+            await self._dead_letter(record, f"unreadable event: {exc}", event_id=None)
+            return "dead-lettered"
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return "ignored"
+        error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                outcome = await self._handle_once(envelope, payload, handler)
+                EVENTS_CONSUMED.labels(self.service, envelope.type, outcome).inc()
+                if outcome == "handled" and self.after_commit:
+                    self.after_commit()
+                return outcome
+            except Exception as exc:  # noqa: BLE001 - any handler error counts as an attempt
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("event handler failed", extra={"service": self.service, "event_type": envelope.type,
+                                                           "event_id": envelope.id, "attempt": attempt})
+                await asyncio.sleep(self.retry_delay * attempt)
+        await self._dead_letter(record, error, event_id=envelope.id)
+        return "dead-lettered"
+
+    async def _handle_once(self, envelope: Envelope, payload: EventPayload, handler: Handler) -> str:
+        processed = self.tables.processed
+        try:
+            async with self.factory() as session, session.begin():
+                seen = await session.execute(select(processed.c.event_id)
+                                             .where(processed.c.event_id == envelope.id))
+                if seen.first() is not None:
+                    return "duplicate"
+                await handler(session, envelope, payload)
+                await session.execute(insert(processed).values(event_id=envelope.id, topic=envelope.type,
+                                                               outcome="handled"))
+        except IntegrityError:
+            # Another consumer instance recorded the same event first.
+            async with self.factory() as session:
+                seen = await session.execute(select(processed.c.event_id)
+                                             .where(processed.c.event_id == envelope.id))
+                if seen.first() is not None:
+                    return "duplicate"
+            raise
+        return "handled"
+
+    async def _dead_letter(self, record: ConsumerRecord, error: str, *, event_id: str | None) -> None:
+        if self._dlq is None:
+            dlq = make_producer(self.bootstrap)
+            await dlq.start()
+            self._dlq = dlq
+        headers = list(record.headers or []) + [
+            ("dlq-error", error[:2000].encode()),
+            ("dlq-consumer-group", self.group_id.encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+        ]
+        await self._dlq.send_and_wait(f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers)
+        EVENTS_CONSUMED.labels(self.service, record.topic, "dead-lettered").inc()
+        log.error("event dead-lettered", extra={"service": self.service, "topic": record.topic,
+                                                "event_id": event_id})
+        if event_id is not None:
+            async with self.factory() as session, session.begin():
+                seen = await session.execute(select(self.tables.processed.c.event_id)
+                                             .where(self.tables.processed.c.event_id == event_id))
+                if seen.first() is None:
+                    await session.execute(insert(self.tables.processed).values(
+                        event_id=event_id, topic=record.topic, outcome="dead-lettered", error=error[:2000]))

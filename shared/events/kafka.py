@@ -1,0 +1,35 @@
+"""aiokafka clients configured the one way the platform uses them.
+
+Producers use ``acks="all"`` without the idempotent producer (the local broker refuses ``InitProducerId``);
+duplicates that a retry may cause are removed by consumers, which dedupe by event id.
+"""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+
+def make_producer(bootstrap: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        request_timeout_ms=10_000,
+        retry_backoff_ms=200,
+        max_batch_size=1_048_576,
+    )
+
+
+def make_consumer(bootstrap: str, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=500,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+        metadata_max_age_ms=5_000,
+    )

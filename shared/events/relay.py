@@ -1,0 +1,157 @@
+"""Publishes outbox rows to Kafka in order and marks them sent.
+
+Runs as a background task of each service. When the broker is away it keeps retrying with backoff; rows
+stay in the outbox, so every event is published once the broker is back (at least once: a crash between
+publish and mark may publish a row again, which consumers dedupe by event id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import utcnow
+from shared.events.envelope import CONTENT_TYPE
+from shared.events.kafka import make_producer
+from shared.events.outbox import EventTables
+from shared.metrics import BROKER_UP, EVENTS_PUBLISHED, OUTBOX_PENDING
+
+log = logging.getLogger("qof.outbox")
+
+
+class OutboxRelay:
+    def __init__(self, *, service: str, factory: async_sessionmaker[AsyncSession], tables: EventTables,
+                 bootstrap: str, poll_seconds: float = 0.1, batch_size: int = 1000,
+                 keep_sent: timedelta = timedelta(days=7)) -> None:
+        self.service = service
+        self.factory = factory
+        self.tables = tables
+        self.bootstrap = bootstrap
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.keep_sent = keep_sent
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    def wake(self) -> None:
+        """Publish soon: called after a transaction that enqueued events commits."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self._close_producer()
+
+    async def pending(self) -> int:
+        async with self.factory() as s:
+            t = self.tables.outbox
+            return int((await s.execute(select(func.count()).select_from(t).where(t.c.sent_at.is_(None))))
+                       .scalar_one())
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until the outbox is empty (tests, benchmarks, graceful shutdown)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await self.pending():
+            self.wake()
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("outbox not drained in time")
+            await asyncio.sleep(0.05)
+
+    async def _close_producer(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            BROKER_UP.labels(self.service).set(0)
+            try:
+                await producer.stop()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
+                log.debug("producer stop failed", exc_info=True)
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = make_producer(self.bootstrap)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+            BROKER_UP.labels(self.service).set(1)
+            log.info("outbox relay connected", extra={"service": self.service})
+        return self._producer
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        last_purge = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            try:
+                await self._ensure_producer()
+                sent = await self.publish_batch()
+                backoff = 0.2
+                if loop.time() - last_purge > 300:
+                    await self._purge_sent()
+                    last_purge = loop.time()
+                if sent < self.batch_size:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                    except TimeoutError:
+                        pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive any broker or DB fault
+                log.warning("outbox relay waiting for broker", extra={"service": self.service,
+                                                                       "error": type(exc).__name__})
+                await self._close_producer()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def publish_batch(self) -> int:
+        t = self.tables.outbox
+        async with self.factory() as s:
+            rows = (await s.execute(
+                select(t.c.seq, t.c.topic, t.c.key, t.c.body)
+                .where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(self.batch_size)
+            )).all()
+        if not rows:
+            OUTBOX_PENDING.labels(self.service).set(0)
+            return 0
+        producer = await self._ensure_producer()
+        futures = [
+            await producer.send(r.topic, value=r.body, key=r.key.encode(),
+                                headers=[("content-type", CONTENT_TYPE.encode())])
+            for r in rows
+        ]
+        await asyncio.gather(*futures)
+        seqs = [r.seq for r in rows]
+        async with self.factory() as s, s.begin():
+            for i in range(0, len(seqs), 500):
+                await s.execute(update(t).where(t.c.seq.in_(seqs[i:i + 500])).values(sent_at=utcnow()))
+        for r in rows:
+            EVENTS_PUBLISHED.labels(self.service, r.topic).inc()
+        return len(rows)
+
+    async def _purge_sent(self) -> None:
+        t = self.tables.outbox
+        async with self.factory() as s, s.begin():
+            await s.execute(delete(t).where(t.c.sent_at.is_not(None), t.c.sent_at < utcnow() - self.keep_sent))

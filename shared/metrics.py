@@ -1,0 +1,37 @@
+"""Prometheus metrics shared by every service (labelled by service, so one process may host several)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+HTTP_REQUESTS = Counter("qof_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+HTTP_LATENCY = Histogram("qof_http_request_seconds", "HTTP request latency", ["service", "method", "route"])
+EVENTS_PUBLISHED = Counter("qof_events_published_total", "Events published from the outbox", ["service", "topic"])
+EVENTS_CONSUMED = Counter("qof_events_consumed_total", "Events consumed", ["service", "topic", "outcome"])
+OUTBOX_PENDING = Gauge("qof_outbox_pending", "Outbox rows not yet published", ["service"])
+BROKER_UP = Gauge("qof_broker_connected", "1 when the service's producer is connected", ["service"])
+
+
+def instrument(app: FastAPI, service: str) -> None:
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # The route template (never the concrete path) keeps identifiers out of metric labels.
+        template = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(service, request.method, template, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(service, request.method, template).observe(time.perf_counter() - start)
+        return response
+
+    router = APIRouter()
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(router)

@@ -1,0 +1,150 @@
+"""The one way every service is assembled: settings, storage, migrations, events, security, health.
+
+A service calls ``create_service_app`` with its routers, its metadata's event tables and its event handlers;
+everything else (problem+json errors, JSON logs, metrics, ``/healthz``, ``/readyz``, outbox relay, consumers)
+is wired here, so the four services behave alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared import logging as qof_logging
+from shared import problems
+from shared.db import create_engine, ping, session_factory
+from shared.events.consumer import EventConsumer, Handler
+from shared.events.outbox import EventTables
+from shared.events.relay import OutboxRelay
+from shared.metrics import instrument
+from shared.migrations import upgrade_to_head_async
+from shared.settings import ServiceSettings
+
+log = logging.getLogger("qof.service")
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    tables: EventTables
+    migrations_dir: Path
+    routers: Sequence[APIRouter]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    version: str = "0.1.0"
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
+    on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tables: EventTables
+    relay: OutboxRelay | None
+    consumer: EventConsumer | None
+
+    def events_written(self) -> None:
+        """Call after committing a transaction that enqueued events: the relay publishes them at once."""
+        if self.relay is not None:
+            self.relay.wake()
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        qof_logging.configure(settings.log_level)
+        settings.check_production_safety()
+        url = settings.resolved_database_url()
+        if settings.run_migrations:
+            await upgrade_to_head_async(spec.migrations_dir, url)
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        relay = consumer = None
+        if settings.kafka_enabled:
+            relay = OutboxRelay(service=spec.name, factory=sessions, tables=spec.tables,
+                                bootstrap=settings.kafka_bootstrap, poll_seconds=settings.outbox_poll_seconds,
+                                batch_size=settings.outbox_batch_size)
+            relay.start()
+            if spec.handlers:
+                consumer = EventConsumer(service=spec.name, group_id=f"qof-{spec.name}", factory=sessions,
+                                         tables=spec.tables, bootstrap=settings.kafka_bootstrap,
+                                         handlers=spec.handlers, max_attempts=settings.consumer_max_attempts,
+                                         after_commit=relay.wake)
+                consumer.start()
+        app.state.runtime = Runtime(settings, engine, sessions, spec.tables, relay, consumer)
+        if spec.on_startup:
+            await spec.on_startup(app)
+        log.info("service started", extra={"service": spec.name})
+        try:
+            yield
+        finally:
+            if spec.on_shutdown:
+                await spec.on_shutdown(app)
+            if consumer:
+                await consumer.stop()
+            if relay:
+                await relay.stop()
+            await engine.dispose()
+
+    app = FastAPI(title=spec.title, description=spec.description, version=spec.version, lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.spec = spec
+    problems.install(app)
+    instrument(app, spec.name)
+    app.include_router(health_router())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: database and broker",
+                description="503 when the database is unreachable. When only the broker is away the service "
+                            "still accepts writes (events wait in the outbox) and reports `degraded`.")
+    async def readyz(rt: RuntimeDep) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            await ping(rt.engine)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"down: {type(exc).__name__}"
+        if rt.relay is None:
+            checks["broker"] = "disabled"
+        else:
+            checks["broker"] = "ok" if rt.relay.connected else "unreachable"
+        if rt.consumer is not None:
+            checks["consumer"] = "ok" if rt.consumer.connected else "unreachable"
+        if checks["database"] != "ok":
+            status, code = "down", 503
+        elif "unreachable" in checks.values():
+            status, code = "degraded", 200
+        else:
+            status, code = "ok", 200
+        return JSONResponse({"status": status, "checks": checks}, status_code=code)
+
+    return router

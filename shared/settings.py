@@ -1,0 +1,57 @@
+"""Settings for every service, read from the environment (prefix ``QOF_``) by pydantic-settings.
+
+Platform-wide values (broker, signing key, data folder) use ``QOF_<NAME>``; a service's own database
+uses ``QOF_<SERVICE>_DATABASE_URL`` so that one environment can describe the whole stack.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SIGNING_KEY = "dev-only-signing-key-change-me-in-production-0000"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QOF_", env_file=".env", extra="ignore")
+
+    service_name: str = "platform"
+    environment: str = Field("development", description="development | test | production")
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_enabled: bool = True
+    jwt_secret: SecretStr = SecretStr(DEV_SIGNING_KEY)
+    jwt_issuer: str = "qof-platform"
+    jwt_audience: str = "qof-platform"
+    outbox_poll_seconds: float = 0.1
+    outbox_batch_size: int = 1000
+    consumer_max_attempts: int = 3
+    run_migrations: bool = True
+    log_level: str = "INFO"
+    # Key for fields encrypted at rest (Fernet, urlsafe base64 of 32 bytes); a dev key is derived if empty.
+    field_encryption_key: SecretStr = SecretStr("")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.db').as_posix()}"
+
+    def check_production_safety(self) -> None:
+        """Refuse to run production with the development signing key."""
+        if self.environment == "production" and self.jwt_secret.get_secret_value() == DEV_SIGNING_KEY:
+            raise RuntimeError("QOF_JWT_SECRET must be set in production")
+
+
+def settings_for(service: str, **overrides: object) -> ServiceSettings:
+    """Settings of one service: platform values plus ``QOF_<SERVICE>_DATABASE_URL`` if set."""
+    values: dict[str, object] = {"service_name": service}
+    own_url = os.environ.get(f"QOF_{service.upper()}_DATABASE_URL")
+    if own_url:
+        values["database_url"] = own_url
+    values.update(overrides)
+    return ServiceSettings(**values)  # type: ignore[arg-type]
