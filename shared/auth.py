@@ -5,8 +5,6 @@ Claims: ``sub``, ``scope`` (space-separated), and ``practices`` (list of practic
 with ``require_scope``; practice routes also call ``principal.check_practice``.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -99,6 +97,8 @@ async def current_principal(request: Request,
 
 
 def require_scope(scope: str):  # noqa: ANN201 - returns a FastAPI dependency
+    # No ``from __future__ import annotations`` in this module: FastAPI must see these annotations as
+    # objects, because they close over ``scope``.
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has(scope):
             raise Problem(403, "Forbidden", f"This route needs the {scope} scope", kind="insufficient-scope")

@@ -20,6 +20,7 @@ from shared.identifiers import snomed_problem
 
 DATA_DIR = Path(__file__).parent / "data"
 CATALOGUE = Path(__file__).parent / "catalogue.csv"
+ALIASES = Path(__file__).parent / "aliases.csv"
 
 Kind = Literal["refset", "drug_refset", "stand-in", "local"]
 
@@ -58,7 +59,8 @@ def parse_codelist(text: str) -> tuple[dict[str, str], tuple[str, ...]]:
     else:
         reader = csv.DictReader(io.StringIO(text))
         fields = [f.strip().lower() for f in reader.fieldnames or []]
-        code_col = next((c for c in ("code", "dmd_id", "id", "snomedcode", "conceptid") if c in fields), None)
+        code_col = next((c for c in ("code", "dmd_id", "id", "snomedcode", "conceptid", "snomedct_conceptid", "dmdid")
+                         if c in fields), None)
         if code_col is None:
             raise ValueError(f"no code column among {fields}")
         term_col = next((c for c in ("term", "name", "dmd_name", "description") if c in fields), None)
@@ -98,8 +100,11 @@ def read_catalogue(path: Path = CATALOGUE) -> list[CatalogueRow]:
 class CodelistLibrary:
     """Every codelist the platform knows, with the preferred version of each cluster."""
 
-    def __init__(self, rows: list[CatalogueRow], data_dir: Path = DATA_DIR) -> None:
+    def __init__(self, rows: list[CatalogueRow], data_dir: Path = DATA_DIR,
+                 aliases: dict[str, str] | None = None) -> None:
         self._rows = {(r.cluster, r.version): r for r in rows}
+        # Business-rule cluster name -> the codelist that stands in for it (see aliases.csv).
+        self.aliases = dict(aliases or {})
         self._preferred = {r.cluster: r.version for r in rows if r.preferred}
         self._data_dir = data_dir
         self._loaded: dict[tuple[str, str], Codelist] = {}
@@ -109,12 +114,14 @@ class CodelistLibrary:
         return sorted(self._preferred)
 
     def has(self, cluster: str) -> bool:
-        return cluster in self._preferred
+        return cluster in self._preferred or self.aliases.get(cluster) in self._preferred
 
     def versions(self, cluster: str) -> list[str]:
         return sorted(v for c, v in self._rows if c == cluster)
 
     def get(self, cluster: str, version: str | None = None) -> Codelist:
+        if cluster not in self._preferred and cluster in self.aliases:
+            cluster = self.aliases[cluster]
         version = version or self._preferred.get(cluster)
         if version is None or (cluster, version) not in self._rows:
             raise KeyError(f"no codelist for cluster {cluster}" + (f" version {version}" if version else ""))
@@ -136,12 +143,21 @@ class CodelistLibrary:
             self._preferred[cluster] = version
         return cl
 
+    def all_codes(self) -> frozenset[str]:
+        """Every code of the preferred version of every codelist."""
+        return frozenset().union(*(self.get(c).codes for c in self.clusters))
+
     def status(self, cluster: str) -> Literal["available", "stand-in", "missing"]:
-        if cluster not in self._preferred:
+        if not self.has(cluster):
             return "missing"
-        return "stand-in" if self._rows[(cluster, self._preferred[cluster])].kind == "stand-in" else "available"
+        return "stand-in" if self.get(cluster).kind == "stand-in" else "available"
+
+
+def read_aliases(path: Path = ALIASES) -> dict[str, str]:
+    with path.open(newline="") as fh:
+        return {r["cluster"]: r["codelist"] for r in csv.DictReader(fh) if r["cluster"] != r["codelist"]}
 
 
 @lru_cache(maxsize=1)
 def default_library() -> CodelistLibrary:
-    return CodelistLibrary(read_catalogue())
+    return CodelistLibrary(read_catalogue(), aliases=read_aliases())

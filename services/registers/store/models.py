@@ -65,6 +65,7 @@ class CodedEntry(Base):
         UniqueConstraint("practice_ods", "client_entry_id", name="uq_entries_practice_client_id"),
         Index("ix_entries_patient_code", "patient_id", "code"),
         Index("ix_entries_practice_code", "practice_ods", "code"),
+        Index("ix_entries_patient_relevant", "patient_id", "register_relevant"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -80,6 +81,8 @@ class CodedEntry(Base):
     source: Mapped[str] = mapped_column(String(20))
     content_hash: Mapped[str] = mapped_column(String(32))
     known_code: Mapped[bool] = mapped_column(Boolean, default=True)
+    # True when the code feeds a register rule, so register recomputes read only these rows.
+    register_relevant: Mapped[bool] = mapped_column(Boolean, default=False)
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 02:00:17.665341
+Create Date: 2026-11-23
 """
 from collections.abc import Sequence
 
@@ -113,6 +113,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('content_hash', sa.String(length=32), nullable=False),
     sa.Column('known_code', sa.Boolean(), nullable=False),
+    sa.Column('register_relevant', sa.Boolean(), nullable=False),
     sa.Column('retracted', sa.Boolean(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
@@ -123,6 +124,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('coded_entries', schema=None) as batch_op:
         batch_op.create_index('ix_entries_patient_code', ['patient_id', 'code'], unique=False)
+        batch_op.create_index('ix_entries_patient_relevant', ['patient_id', 'register_relevant'], unique=False)
         batch_op.create_index('ix_entries_practice_code', ['practice_ods', 'code'], unique=False)
 
     op.create_table('register_members',
@@ -147,6 +149,7 @@ def downgrade() -> None:
     op.drop_table('register_members')
     with op.batch_alter_table('coded_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_entries_practice_code')
+        batch_op.drop_index('ix_entries_patient_relevant')
         batch_op.drop_index('ix_entries_patient_code')
 
     op.drop_table('coded_entries')

@@ -1,0 +1,73 @@
+"""Patients: bulk upsert by NHS number, read, look up."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from services.registers.api.deps import RecordsReader, RecordsWriter
+from services.registers.schemas import PatientIn, PatientOut
+from services.registers.store.models import Patient, audit_log
+from services.registers.store.patients import get_patient, patient_out, upsert_patients
+from shared.audit import audit
+from shared.identifiers import NHSNumber
+from shared.problems import not_found
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1/practices/{ods}/patients", tags=["patients"])
+
+
+class PatientsIn(BaseModel):
+    patients: list[PatientIn] = Field(min_length=1, max_length=10_000)
+
+
+class UpsertOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    ids: dict[str, str] = Field(description="NHS number -> platform patient id")
+
+
+class PatientPage(BaseModel):
+    items: list[PatientOut]
+    next_cursor: str | None
+
+
+@router.put("", response_model=UpsertOut, summary="Create or update patients (matched by NHS number)")
+async def put_patients(ods: str, body: PatientsIn, rt: RuntimeDep, principal: RecordsWriter) -> UpsertOut:
+    async with rt.sessions() as s, s.begin():
+        result = await upsert_patients(s, ods.upper(), body.patients)
+        await audit(s, audit_log, principal, "patients.upsert", f"{len(body.patients)} patients", practice=ods)
+    rt.events_written()
+    return UpsertOut(created=result.created, updated=result.updated, unchanged=result.unchanged, ids=result.ids)
+
+
+@router.get("", response_model=PatientPage, summary="List patients, or find one by NHS number")
+async def list_patients(ods: str, rt: RuntimeDep, principal: RecordsReader,
+                        nhs_number: Annotated[NHSNumber | None, Query()] = None,
+                        cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+                        ) -> PatientPage:
+    q = select(Patient).where(Patient.practice_ods == ods.upper()).order_by(Patient.id).limit(limit + 1)
+    if nhs_number:
+        q = q.where(Patient.nhs_number == nhs_number)
+    if cursor:
+        q = q.where(Patient.id > cursor)
+    async with rt.sessions() as s, s.begin():
+        rows = list(await s.scalars(q))
+        await audit(s, audit_log, principal, "patients.list", "search" if nhs_number else "page", practice=ods)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return PatientPage(items=[patient_out(p) for p in rows], next_cursor=rows[-1].id if more else None)
+
+
+@router.get("/{patient_id}", response_model=PatientOut, summary="Read one patient")
+async def read_patient(ods: str, patient_id: str, rt: RuntimeDep, principal: RecordsReader) -> PatientOut:
+    async with rt.sessions() as s, s.begin():
+        p = await get_patient(s, ods.upper(), patient_id)
+        if p is None:
+            raise not_found("Patient")
+        await audit(s, audit_log, principal, "patient.read", patient_id, practice=ods)
+    return patient_out(p)

@@ -1,0 +1,1 @@
+"""QOF knowledge shared by services: register definitions over codelists (business rules as data)."""
