@@ -1,0 +1,1 @@
+"""Pure logic of the workload service: no I/O, no framework."""

@@ -1,0 +1,128 @@
+"""Loads the versioned reference data (taxonomy, contract clauses, rates) and the practice -> ICB map."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.workload.domain.clauses import Clause, ClauseBook, ContractYear
+from services.workload.domain.rates import RateCard
+from services.workload.domain.taxonomy import Category, Taxonomy
+
+REFERENCE_DIR = Path(__file__).parent / "reference"
+ORG_MAP = Path(__file__).resolve().parents[2] / "shared/reference/nhsd-qof-metadata/QOF_MANUAL_MAPPINGS.csv"
+
+
+def _yaml(name: str) -> dict[str, Any]:
+    with (REFERENCE_DIR / name).open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    assert isinstance(data, dict), f"{name} must hold a mapping"
+    return data
+
+
+@lru_cache(maxsize=1)
+def taxonomy() -> Taxonomy:
+    data = _yaml("categories.yaml")
+    return Taxonomy(
+        str(data["version"]),
+        tuple(
+            Category(
+                c["key"],
+                c["label"],
+                " ".join(c["description"].split()),
+                c.get("default_clause"),
+                bool(c.get("retired", False)),
+            )
+            for c in data["categories"]
+        ),
+    )
+
+
+def _clause(key: str, raw: dict[str, Any]) -> Clause:
+    return Clause(
+        key=key,
+        number=str(raw["number"]),
+        title=raw["title"],
+        requirement=" ".join(str(raw["requirement"]).split()),
+        verified=bool(raw.get("verified")),
+        contractual=bool(raw.get("contractual", True)),
+        note=" ".join(str(raw["note"]).split()) if raw.get("note") else None,
+        sources=tuple(raw.get("sources", ())),
+        deadline=dict(raw.get("deadline") or {}),
+    )
+
+
+@lru_cache(maxsize=1)
+def clause_book() -> ClauseBook:
+    data = _yaml("contract_clauses.yaml")
+    years = []
+    for raw in data["years"]:
+        starts, ends = raw["starts"], raw["ends"]
+        assert isinstance(starts, date) and isinstance(ends, date)
+        years.append(
+            ContractYear(
+                str(raw["year"]),
+                starts,
+                ends,
+                raw["edition"],
+                {k: _clause(k, v) for k, v in raw["clauses"].items()},
+            )
+        )
+    years.sort(key=lambda y: y.starts)
+    return ClauseBook(str(data["version"]), tuple(years), dict(data.get("sources", {})))
+
+
+@lru_cache(maxsize=1)
+def default_rates() -> RateCard:
+    data = _yaml("hourly_rates.yaml")
+    return RateCard(
+        {k: Decimal(str(v["per_hour"])) for k, v in data["rates"].items()},
+        {k: v["label"] for k, v in data["rates"].items()},
+    )
+
+
+def rate_card(overrides: dict[str, Decimal]) -> RateCard:
+    return default_rates().with_overrides(overrides) if overrides else default_rates()
+
+
+@dataclass(frozen=True)
+class Organisation:
+    practice_ods: str
+    practice_name: str
+    icb_ods: str
+    icb_name: str
+
+
+@lru_cache(maxsize=1)
+def organisations() -> dict[str, Organisation]:
+    """Practice ODS code -> practice name and ICB (STP_ODS_CODE column), from the NHS Digital mapping file."""
+    out: dict[str, Organisation] = {}
+    with ORG_MAP.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            code = row["PRACTICE_CODE"].strip().upper()
+            out[code] = Organisation(
+                code,
+                row["PRACTICE_NAME"].strip().title(),
+                row["STP_ODS_CODE"].strip(),
+                row["STP_NAME"].strip(),
+            )
+    return out
+
+
+def practices_in_icb(icb_ods: str) -> frozenset[str]:
+    return _icb_index().get(icb_ods.upper(), frozenset())
+
+
+@lru_cache(maxsize=1)
+def _icb_index() -> dict[str, frozenset[str]]:
+    index: dict[str, set[str]] = {}
+    for org in organisations().values():
+        index.setdefault(org.icb_ods.upper(), set()).add(org.practice_ods)
+    return {k: frozenset(v) for k, v in index.items()}
