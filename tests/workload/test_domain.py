@@ -15,9 +15,13 @@ from services.workload.domain.suppression import protect_count, protect_measure,
 from services.workload.domain.taxonomy import transition_problem
 
 
-@pytest.mark.parametrize(("count", "shown"), [(0, None), (1, None), (7, None), (8, 10), (12, 10), (13, 15),
-                                              (22, 20), (23, 25), (100, 100)])
-def test_counts_of_seven_or_fewer_are_suppressed_and_others_rounded_to_five(count: int, shown: int | None) -> None:
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [(0, None), (1, None), (7, None), (8, 10), (12, 10), (13, 15), (22, 20), (23, 25), (100, 100)],
+)
+def test_counts_of_seven_or_fewer_are_suppressed_and_others_rounded_to_five(
+    count: int, shown: int | None
+) -> None:
     protected = protect_count(count)
     assert protected.value == shown
     assert protected.suppressed is (shown is None)
@@ -29,15 +33,31 @@ def test_measures_follow_their_count() -> None:
     assert round_to(12.5) == 15
 
 
-@pytest.mark.parametrize("text", ["patient 943 476 5919 needs bloods", "NHS no 9434765919", "943-476-5919",
-                                  "call 07700 900123", "write to jo@example.org", "lives at NE1 4LP",
-                                  "DOB 1 Jan 1950"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "patient 943 476 5919 needs bloods",
+        "NHS no 9434765919",
+        "943-476-5919",
+        "call 07700 900123",
+        "write to jo@example.org",
+        "lives at NE1 4LP",
+        "DOB 1 Jan 1950",
+    ],
+)
 def test_free_text_with_identifiers_is_refused(text: str) -> None:
     assert identifier_problem(text) is not None
 
 
-@pytest.mark.parametrize("text", ["Asked to repeat U&E in 2 weeks", "B12 3rd dose requested",
-                                  "Letter dated 12/10/2025 asked for ECG", "SC11.5 breach, 3 days late"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Asked to repeat U&E in 2 weeks",
+        "B12 3rd dose requested",
+        "Letter dated 12/10/2025 asked for ECG",
+        "SC11.5 breach, 3 days late",
+    ],
+)
 def test_ordinary_free_text_is_accepted(text: str) -> None:
     assert identifier_problem(text) is None
 
@@ -56,7 +76,10 @@ def test_clause_edition_follows_the_contract_year() -> None:
     assert contract_year_label(date(2025, 4, 1)) == "2025/26"
     resolved = book.resolve(date(2024, 6, 1), None, "discharge_summary")
     assert (resolved.year.year, resolved.clause and resolved.clause.number, resolved.latest_held) == (
-        "2024/25", "SC11.5", False)
+        "2024/25",
+        "SC11.5",
+        False,
+    )
     later = book.resolve(date(2026, 11, 1), "clinic_letter", None)
     assert later.year.year == "2025/26" and later.latest_held
     with pytest.raises(ValueError, match="no clause"):
@@ -78,10 +101,21 @@ def test_status_moves_forward_only() -> None:
 
 
 def _fact(n: int, **kw: object) -> ItemFacts:
-    base: dict[str, object] = dict(item_id=f"id-{n}", practice_ods="A81001", received_on=date(2025, 5 + n % 3, 1),
-                                   provider_ods="RTD" if n % 2 else "RR8", provider_name="P", site=None,
-                                   specialty=None, category="other", clause_key=None, contract_year="2025/26",
-                                   staff_role="admin", minutes=10 * n, status="logged")
+    base: dict[str, object] = dict(
+        item_id=f"id-{n}",
+        practice_ods="A81001",
+        received_on=date(2025, 5 + n % 3, 1),
+        provider_ods="RTD" if n % 2 else "RR8",
+        provider_name="P",
+        site=None,
+        specialty=None,
+        category="other",
+        clause_key=None,
+        contract_year="2025/26",
+        staff_role="admin",
+        minutes=10 * n,
+        status="logged",
+    )
     base.update(kw)
     return ItemFacts(**base)  # type: ignore[arg-type]
 
