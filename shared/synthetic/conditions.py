@@ -14,6 +14,7 @@ import math
 import random
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from statistics import NormalDist
 
@@ -45,7 +46,7 @@ class Condition:
             base = knots[-1][1]
         else:
             base = 0.0
-            for (a0, r0), (a1, r1) in zip(knots, knots[1:], strict=False):
+            for (a0, r0), (a1, r1) in pairwise(knots):
                 if a0 <= age <= a1:
                     base = r0 + (r1 - r0) * (age - a0) / (a1 - a0)
                     break

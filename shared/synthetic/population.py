@@ -43,11 +43,8 @@ def england_pyramid() -> Pyramid:
         lo, hi = int(row["age_from"]), int(row["age_to"])
         for sex in ("male", "female"):
             total = float(row[sex])
-            if hi - lo > 4:
-                # The open top band thins out quickly: geometric decline across its years.
-                shares = [0.7**k for k in range(hi - lo + 1)]
-            else:
-                shares = [1.0] * (hi - lo + 1)
+            # The open top band thins out quickly: geometric decline across its years.
+            shares = [0.7**k for k in range(hi - lo + 1)] if hi - lo > 4 else [1.0] * (hi - lo + 1)
             norm = sum(shares)
             for k, share in enumerate(shares):
                 raw[(sex, lo + k)] = total * share / norm
