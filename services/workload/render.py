@@ -114,6 +114,8 @@ def letter_pdf(letter: ProviderLetter, response_days: int) -> bytes:
                     f"Conditions of the {note.year} edition.",
                     8,
                 )
+        if letter.edition_note:
+            doc.para(letter.edition_note, 8)
     doc.para(
         "References are our internal item numbers; we hold the patient details for each and can share "
         "them through a secure route when you reply. Please reply within "

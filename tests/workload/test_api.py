@@ -8,6 +8,8 @@ from datetime import date, timedelta
 
 import httpx
 
+from services.workload.settings import WorkloadSettings
+from shared.testing import bearer
 from tests.workload.conftest import NHS_NUMBER, PRACTICE_A, PRACTICE_B, item
 
 BASE_A = f"/v1/practices/{PRACTICE_A}/workload"
@@ -32,7 +34,10 @@ async def test_log_an_item_and_read_it_back(client: httpx.AsyncClient, writer_a:
 
 
 async def test_practice_a_token_cannot_see_practice_b(
-    client: httpx.AsyncClient, writer_a: dict[str, str], writer_b: dict[str, str]
+    client: httpx.AsyncClient,
+    writer_a: dict[str, str],
+    writer_b: dict[str, str],
+    wl_settings: WorkloadSettings,
 ) -> None:
     b_item = (await client.post(f"{BASE_B}/items", json=item(), headers=writer_b)).json()
     for url in (
@@ -54,11 +59,10 @@ async def test_practice_a_token_cannot_see_practice_b(
     assert (await client.get(f"{BASE_A}/items", headers=writer_a)).json()["items"] == []
     # No token, wrong scope.
     assert (await client.get(f"{BASE_A}/items")).status_code == 401
-    from shared.testing import bearer
 
     reader_only = bearer(
-        client._transport.app.state.settings,
-        scopes=["workload:read"],  # type: ignore[attr-defined]
+        wl_settings,
+        scopes=["workload:read"],
         practices=[PRACTICE_A],
     )
     assert (await client.post(f"{BASE_A}/items", json=item(), headers=reader_only)).status_code == 403
@@ -301,7 +305,11 @@ async def test_reference_data_routes(client: httpx.AsyncClient, writer_a: dict[s
 
 
 async def test_icb_aggregate_suppresses_small_numbers(
-    client: httpx.AsyncClient, writer_a: dict[str, str], writer_b: dict[str, str], analyst: dict[str, str]
+    client: httpx.AsyncClient,
+    writer_a: dict[str, str],
+    writer_b: dict[str, str],
+    analyst: dict[str, str],
+    wl_settings: WorkloadSettings,
 ) -> None:
     for n in range(12):  # 12 phlebotomy items from RTD across two practices -> shown as 10
         headers, base = (writer_a, BASE_A) if n % 2 else (writer_b, BASE_B)
@@ -331,10 +339,7 @@ async def test_icb_aggregate_suppresses_small_numbers(
     assert body["total"]["items"] == 15 and body["practices_in_icb"] > 100
     assert "nhs_number" not in r.text and "description" not in r.text
 
-    from shared.testing import bearer
-
-    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
-    other_icb = bearer(settings, scopes=["analytics:read"], icb="QWE")
+    other_icb = bearer(wl_settings, scopes=["analytics:read"], icb="QWE")
     assert (await client.get("/v1/icbs/QHM/workload/aggregate", headers=other_icb)).status_code == 403
     assert (await client.get("/v1/icbs/QHM/workload/aggregate", headers=writer_a)).status_code == 403
     assert (await client.get("/v1/icbs/QWE/workload/aggregate", headers=other_icb)).json()["total"][

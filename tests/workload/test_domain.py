@@ -13,6 +13,8 @@ from services.workload.domain.privacy import identifier_problem
 from services.workload.domain.reports import ItemFacts, aggregate
 from services.workload.domain.suppression import protect_count, protect_measure, round_to
 from services.workload.domain.taxonomy import transition_problem
+from services.workload.service import Workload
+from services.workload.settings import workload_settings
 
 
 @pytest.mark.parametrize(
@@ -129,3 +131,12 @@ def test_report_groups_add_up_to_the_total() -> None:
     assert report.total.items_without_time == 1
     assert sum(p.tally.items for p in report.trend) == 12
     assert [p.month for p in report.trend] == ["2025-05", "2025-06", "2025-07"]
+
+
+def test_hourly_rates_are_settings_with_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QOF_WORKLOAD_HOURLY_RATES", '{"admin": 30, "physician_associate": 70}')
+    settings = workload_settings(None, kafka_enabled=False, environment="test")
+    card = Workload.load(settings).rates
+    assert card.rates["admin"] == Decimal(30) and card.rates["gp_partner"] == Decimal(160)
+    assert card.cost("physician_associate", 30) == Decimal("35.00")
+    assert card.overridden == {"admin", "physician_associate"}

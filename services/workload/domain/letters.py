@@ -50,6 +50,7 @@ class ProviderLetter:
     clauses: tuple[ClauseNote, ...]
     total_minutes: int
     total_cost: Decimal
+    edition_note: str | None = None
 
 
 def reference(item_id: str) -> str:
@@ -110,6 +111,13 @@ def provider_letter(
             )
         )
     name = ordered[0].provider_name if ordered else provider_ods
+    outside = sorted({i.contract_year for i in ordered if i.clause_key and not _covered(i, clauses)})
+    edition_note = (
+        f"Items received after the last contract year we hold are cited against the {', '.join(outside)} "
+        "edition; please read them against the edition now in force."
+        if outside
+        else None
+    )
     return ProviderLetter(
         practice_ods,
         practice_name,
@@ -122,7 +130,13 @@ def provider_letter(
         tuple(notes),
         sum(i.minutes or 0 for i in ordered),
         sum((rates.cost(i.staff_role, i.minutes) for i in ordered), Decimal(0)),
+        edition_note,
     )
+
+
+def _covered(item: ItemFacts, clauses: ClauseBook) -> bool:
+    year = clauses.year(item.contract_year)
+    return year is not None and year.covers(item.received_on)
 
 
 @dataclass(frozen=True)
