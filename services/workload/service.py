@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.workload import events, refdata
@@ -136,7 +137,16 @@ async def log_items(
         out.append(Logged(row, True))
     if new_rows:
         session.add_all(new_rows)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Problem(
+                409,
+                "Conflict",
+                "An item with the same client_ref was logged at the same time; "
+                "send the request again to get the stored item",
+                kind="conflict",
+            ) from None
         await enqueue(session, tables, [events.transfer_logged(r) for r in new_rows], source=events.SOURCE)
         resource = (
             f"workload_item:{new_rows[0].id}" if len(new_rows) == 1 else f"workload_items:{len(new_rows)}"

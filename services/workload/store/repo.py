@@ -6,6 +6,7 @@ import base64
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.workload.domain.reports import ItemFacts
 from services.workload.store.models import WorkloadItem
 from shared.problems import invalid
+
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class ItemFilter:
     status: str | None = None
     specialty: str | None = None
 
-    def apply(self, query: Select[tuple[WorkloadItem]]) -> Select[tuple[WorkloadItem]]:
+    def apply(self, query: Q) -> Q:
         if self.period_from:
             query = query.where(WorkloadItem.received_on >= self.period_from)
         if self.period_to:
@@ -110,7 +113,7 @@ async def facts(session: AsyncSession, practices: Collection[str], flt: ItemFilt
     if not practices:
         return []
     query = select(*_FACT_COLUMNS).where(WorkloadItem.practice_ods.in_(sorted(practices)))
-    query = flt.apply(query)  # type: ignore[arg-type]
+    query = flt.apply(query)
     rows = (await session.execute(query.order_by(WorkloadItem.seq))).all()
     return [
         ItemFacts(
