@@ -1,0 +1,1 @@
+"""The ``qof`` command: run the platform locally, mint tokens, generate data and documents."""

@@ -1,0 +1,131 @@
+"""One Postman collection (v2.1) for the whole platform, generated from each built service's OpenAPI."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cli.services import built, create_app
+
+OUTPUT = Path("docs") / "postman" / "qof-platform.postman_collection.json"
+SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+PRACTICE = "A81001"
+_METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def base_var(service: str) -> str:
+    return f"{service}BaseUrl"
+
+
+def example(schema: dict[str, Any], spec: dict[str, Any], depth: int = 0) -> Any:
+    """A small example body from a JSON schema: required fields only, refs followed a few levels deep."""
+    if depth > 5:
+        return None
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return example(spec["components"]["schemas"].get(name, {}), spec, depth + 1)
+    if "example" in schema:
+        return schema["example"]
+    if "default" in schema:
+        return schema["default"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return example(options[0], spec, depth + 1)
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {k: example(v, spec, depth + 1) for k, v in props.items() if k in schema.get("required", [])}
+    if kind == "array":
+        return [example(schema.get("items", {}), spec, depth + 1)]
+    if kind == "integer":
+        return 0
+    if kind == "number":
+        return 0.0
+    if kind == "boolean":
+        return True
+    if schema.get("format") == "date":
+        return "2026-04-01"
+    if schema.get("format") == "date-time":
+        return "2026-04-01T09:00:00Z"
+    return "string"
+
+
+def _request(service: str, path: str, method: str, op: dict[str, Any],
+             spec: dict[str, Any]) -> dict[str, Any]:
+    segments = []
+    variables = []
+    for seg in path.strip("/").split("/"):
+        if seg == "{ods}":
+            segments.append("{{practice}}")
+        elif seg.startswith("{") and seg.endswith("}"):
+            segments.append(":" + seg[1:-1])
+            variables.append({"key": seg[1:-1], "value": ""})
+        else:
+            segments.append(seg)
+    query = [{"key": p["name"], "value": "", "disabled": not p.get("required", False),
+              "description": p.get("description", "")}
+             for p in op.get("parameters", []) if p.get("in") == "query"]
+    raw = "{{" + base_var(service) + "}}/" + "/".join(segments)
+    request: dict[str, Any] = {
+        "method": method.upper(),
+        "header": [],
+        "url": {"raw": raw, "host": ["{{" + base_var(service) + "}}"], "path": segments, "query": query,
+                "variable": variables},
+        "description": op.get("description") or op.get("summary", ""),
+    }
+    if not op.get("security"):
+        request["auth"] = {"type": "noauth"}
+    body = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if body:
+        request["header"].append({"key": "Content-Type", "value": "application/json"})
+        request["body"] = {"mode": "raw", "raw": json.dumps(example(body.get("schema", {}), spec), indent=2),
+                           "options": {"raw": {"language": "json"}}}
+    return {"name": op.get("summary") or f"{method.upper()} {path}", "request": request}
+
+
+def service_folder(service: str, spec: dict[str, Any]) -> dict[str, Any]:
+    folders: dict[str, list[dict[str, Any]]] = {}
+    for path, ops in spec.get("paths", {}).items():
+        for method in _METHODS:
+            if method in ops:
+                tag = (ops[method].get("tags") or ["other"])[0]
+                folders.setdefault(tag, []).append(_request(service, path, method, ops[method], spec))
+    return {"name": service, "description": spec.get("info", {}).get("description", ""),
+            "item": [{"name": tag, "item": items} for tag, items in folders.items()]}
+
+
+def build(specs: dict[str, tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    variables = [{"key": "token", "value": "", "type": "string",
+                  "description": "Bearer token: `qof token --practice A81001 --scope records:read ...`"},
+                 {"key": "practice", "value": PRACTICE, "type": "string"}]
+    for service, (port, _spec) in specs.items():
+        variables.append({"key": base_var(service), "value": f"http://127.0.0.1:{port}", "type": "string"})
+    return {
+        "info": {
+            "_postman_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "qof-platform/postman")),
+            "name": "QOF platform",
+            "description": "Every route of every built service. Set `token` (from `qof up` or `qof token`); "
+                           "each service has its own base URL variable. Generated by `qof postman`.",
+            "schema": SCHEMA,
+        },
+        "auth": {"type": "bearer", "bearer": [{"key": "token", "value": "{{token}}", "type": "string"}]},
+        "variable": variables,
+        "item": [service_folder(service, spec) for service, (_port, spec) in specs.items()],
+    }
+
+
+def collect_specs() -> dict[str, tuple[int, dict[str, Any]]]:
+    return {s.name: (s.port, create_app(s.name).openapi()) for s in built()}
+
+
+def write(root: Path) -> tuple[Path, list[str]]:
+    specs = collect_specs()
+    path = root / OUTPUT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(build(specs), indent=2) + "\n", encoding="utf-8")
+    return path, list(specs)
