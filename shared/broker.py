@@ -5,6 +5,7 @@ It keeps topics in memory only, so it suits the local stack and the tests; produ
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import time
@@ -26,6 +27,19 @@ def port_open(host: str, port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+async def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
+    """True when any bootstrap server accepts a TCP connection (a cheap readiness probe)."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout)
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        return True
+    return False
 
 
 @dataclass

@@ -63,4 +63,5 @@ def configure(level: str = "INFO") -> None:
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
-    logging.getLogger("aiokafka").setLevel("WARNING")
+    # aiokafka logs every failed reconnect at ERROR; the relay and consumers report outages themselves.
+    logging.getLogger("aiokafka").setLevel("CRITICAL")

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import logging as qof_logging
 from shared import problems
+from shared.broker import broker_reachable
 from shared.db import create_engine, ping, session_factory
 from shared.events.consumer import EventConsumer, Handler
 from shared.events.outbox import EventTables
@@ -77,7 +78,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                                 batch_size=settings.outbox_batch_size)
             relay.start()
             if spec.handlers:
-                consumer = EventConsumer(service=spec.name, group_id=f"qof-{spec.name}", factory=sessions,
+                consumer = EventConsumer(service=spec.name, group_id=settings.consumer_group or f"qof-{spec.name}", factory=sessions,
                                          tables=spec.tables, bootstrap=settings.kafka_bootstrap,
                                          handlers=spec.handlers, max_attempts=settings.consumer_max_attempts,
                                          after_commit=relay.wake)
@@ -136,7 +137,7 @@ def health_router() -> APIRouter:
         if rt.relay is None:
             checks["broker"] = "disabled"
         else:
-            checks["broker"] = "ok" if rt.relay.connected else "unreachable"
+            checks["broker"] = "ok" if await broker_reachable(rt.settings.kafka_bootstrap) else "unreachable"
         if rt.consumer is not None:
             checks["consumer"] = "ok" if rt.consumer.connected else "unreachable"
         if checks["database"] != "ok":

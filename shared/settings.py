@@ -30,6 +30,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.1
     outbox_batch_size: int = 1000
     consumer_max_attempts: int = 3
+    consumer_group: str = Field("", description="Kafka consumer group; default qof-<service>")
     run_migrations: bool = True
     log_level: str = "INFO"
     # Key for fields encrypted at rest (Fernet, urlsafe base64 of 32 bytes); a dev key is derived if empty.

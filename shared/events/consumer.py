@@ -71,7 +71,7 @@ class EventConsumer:
             if client is not None:
                 try:
                     await client.stop()
-                except Exception:  # noqa: BLE001
+                except (Exception, asyncio.CancelledError):  # noqa: BLE001 - a dead connection may fail to close
                     log.debug("client stop failed", exc_info=True)
         self._consumer = None
         self._dlq = None

@@ -83,7 +83,7 @@ class OutboxRelay:
             BROKER_UP.labels(self.service).set(0)
             try:
                 await producer.stop()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
+            except (Exception, asyncio.CancelledError):  # noqa: BLE001 - a dead connection may fail to close
                 log.debug("producer stop failed", exc_info=True)
 
     async def _ensure_producer(self) -> AIOKafkaProducer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -25,6 +26,8 @@ def code(cluster: str, index: int = 0) -> str:
 
 
 def settings(database_url: str, bootstrap: str | None = None, **extra: Any) -> ServiceSettings:
+    # A consumer group per app: tests share one broker, and each app must read its own copy of the topics.
+    extra.setdefault("consumer_group", f"registers-test-{uuid.uuid4().hex[:8]}")
     return settings_for("registers", database_url=database_url, kafka_bootstrap=bootstrap or "127.0.0.1:1",
                         kafka_enabled=bootstrap is not None, environment="test", **extra)
 

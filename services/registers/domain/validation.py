@@ -48,7 +48,7 @@ class ValueRange:
 
 
 @lru_cache(maxsize=4)
-def _range_rows(path: Path = RANGES_FILE) -> tuple[tuple[str, ValueRange], ...]:
+def range_rows(path: Path = RANGES_FILE) -> tuple[tuple[str, ValueRange], ...]:
     with path.open(newline="") as fh:
         return tuple((r["cluster"], ValueRange(r["measurement"], r["unit"], float(r["impossible_below"]),
                                                float(r["impossible_above"]), float(r["implausible_below"]),
@@ -59,7 +59,7 @@ def _range_rows(path: Path = RANGES_FILE) -> tuple[tuple[str, ValueRange], ...]:
 def value_ranges(library: CodelistLibrary) -> dict[str, ValueRange]:
     """Code -> plausible range, from the clusters named in ``plausible_values.csv``."""
     ranges: dict[str, ValueRange] = {}
-    for cluster, rng in _range_rows():
+    for cluster, rng in range_rows():
         if library.has(cluster):
             for code in library.get(cluster).codes:
                 ranges[code] = rng
