@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 
 from services.registers.api.deps import KnowledgeDep, RecordsReader, RecordsWriter, Today
 from services.registers.domain.csv_mapping import PREAMBLE_ROWS, HeaderError, read_csv
@@ -136,5 +137,4 @@ async def read_job(ods: str, job_id: str, request: Request, rt: RuntimeDep,
         job = await get_job(s, ods.upper(), job_id)
         if job is None:
             raise not_found("Import job")
-        await audit(s, audit_log, principal, "import.read", job_id, practice=ods)
     return job_out(job, import_jobs(request.app))

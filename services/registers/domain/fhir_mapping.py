@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,7 @@ NOTHING_TO_RECORD = {"entered-in-error", "cancelled", "not-done", "not-taken", "
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 UK = ZoneInfo("Europe/London")
 MAX_ENTRIES = 10_000
+WRITE_METHODS = {"POST", "PUT"}
 
 IssueCode = Literal["invalid", "not-supported", "required", "structure", "value", "informational"]
 STATUS_TEXT = {200: "200 OK", 201: "201 Created", 400: "400 Bad Request", 422: "422 Unprocessable Entity"}
@@ -151,6 +153,12 @@ def parse_bundle(raw: object) -> ParsedBundle:
 def _parse_entry(index: int, entry: dict[str, Any]) -> ParsedEntry:
     full_url = entry.get("fullUrl")
     resource = entry.get("resource")
+    method = str((entry.get("request") or {}).get("method") or "POST").upper()
+    if method not in WRITE_METHODS:
+        where = f"Bundle.entry[{index}].request.method"
+        return ParsedEntry(index, full_url, None, None, Mapped(index, "Bundle").refuse(
+            "not-supported", where, f"{where}: {method} is not supported here; send resources with POST or "
+            "PUT (to withdraw an entry, retract it: POST /records/retract)"))
     if not isinstance(resource, dict):
         return ParsedEntry(index, full_url, None, None, Mapped(index, "Bundle").refuse(
             "required", f"Bundle.entry[{index}].resource", "the entry has no resource", 400))
@@ -320,7 +328,7 @@ def patient_in(p: FhirPatient, stored: PatientOut | None, today: date) -> Patien
     A patient new to the platform is taken as registered today: UK Core's Patient carries no registration
     date.
     """
-    base = stored.contact if stored else ContactIn()
+    base = stored.contact if stored else ContactIn.model_validate({})
     contact = base.model_copy(update={k: v for k, v in (("email", p.email), ("mobile", p.mobile),
                                                          ("address", p.address), ("postcode", p.postcode))
                                       if v is not None})
@@ -377,7 +385,7 @@ def _quantity(q: Any | None) -> tuple[float | None, str | None]:
 
 def map_clinical(index: int, entry: ParsedEntry, patients: PatientIndex) -> Mapped:
     rtype = str(entry.resource_type)
-    res = entry.resource
+    res: Any = entry.resource
     out = Mapped(index, rtype)
     if res.id:
         base_id = f"{rtype}/{res.id}"
@@ -442,10 +450,10 @@ def map_clinical(index: int, entry: ParsedEntry, patients: PatientIndex) -> Mapp
                                                "value": "Observation.valueQuantity"}, value, unit))
     if out.refused or nhs is None or not isinstance(on, date):
         return out
-    for entry_id, concept, where, value, unit in candidates:
+    for entry_id, concept, located, value, unit in candidates:
         built = EntryIn(entry_id=entry_id, nhs_number=nhs, code=concept, effective_date=on, value=value,
                         unit=unit, kind=CLINICAL[rtype], recorded_by=recorded_by)
-        out.entries.append(MappedEntry(built, {**paths, **where}))
+        out.entries.append(MappedEntry(built, {**paths, **located}))
     return out
 
 
@@ -490,5 +498,5 @@ def refusal_outcome(refused: list[Mapped]) -> dict[str, Any]:
     outcome = operation_outcome([Issue("informational", "Bundle", "the transaction was refused as a whole; "
                                        "nothing was stored", "information")])
     for m in refused:
-        outcome.issue.extend(operation_outcome(m.issues, lambda p, i=m.index: in_bundle(i, p)).issue)
+        outcome.issue.extend(operation_outcome(m.issues, partial(in_bundle, m.index)).issue)
     return outcome.model_dump(mode="json")
