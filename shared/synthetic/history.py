@@ -443,6 +443,7 @@ class HistoryWriter:
             for offset in (0, rng.randint(60, 120)):
                 self.add(day + offset, "hba1c", value=rng.randint(50, 64), unit="mmol/mol", by=LAB)
         else:
-            key, value, unit = rng.choice((("sys", 400, "mmHg"), ("bmi", 250.0, "kg/m2"),
-                                           ("hba1c", 480, "mmol/mol"), ("egfr", 0, "mL/min/1.73m2")))
+            # Implausible but physically possible, so ingestion accepts it and data-quality checks flag it.
+            key, value, unit = rng.choice((("sys", 275, "mmHg"), ("bmi", 110.0, "kg/m2"),
+                                           ("hba1c", 210, "mmol/mol"), ("egfr", 185, "mL/min/1.73m2")))
             self.add(day, key, value=value, unit=unit)
