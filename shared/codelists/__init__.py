@@ -5,6 +5,10 @@
 ``stand-in`` marks a list from a research project used where the refset itself is not public. A new
 release is a data change: drop the file in, add a catalogue row, or load an export at run time with
 ``CodelistLibrary.add_export`` (OpenCodelists CSV, a plain ``code,term`` CSV, or an RF2 simple refset).
+
+``aliases.csv`` is the platform's one alias table: business-rule cluster -> the codelist(s) standing in for
+it, with status (``available`` / ``stand-in``), note and source. ``read_alias_table`` gives it whole (the
+indicators engine uses it); ``read_aliases`` gives the single fallback name ``CodelistLibrary.get`` uses.
 """
 
 from __future__ import annotations
@@ -59,8 +63,8 @@ def parse_codelist(text: str) -> tuple[dict[str, str], tuple[str, ...]]:
     else:
         reader = csv.DictReader(io.StringIO(text))
         fields = [f.strip().lower() for f in reader.fieldnames or []]
-        code_col = next((c for c in ("code", "dmd_id", "id", "snomedcode", "conceptid", "snomedct_conceptid", "dmdid")
-                         if c in fields), None)
+        code_cols = ("code", "dmd_id", "id", "snomedcode", "conceptid", "snomedct_conceptid", "dmdid")
+        code_col = next((c for c in code_cols if c in fields), None)
         if code_col is None:
             raise ValueError(f"no code column among {fields}")
         term_col = next((c for c in ("term", "name", "dmd_name", "description") if c in fields), None)
@@ -153,9 +157,56 @@ class CodelistLibrary:
         return "stand-in" if self.get(cluster).kind == "stand-in" else "available"
 
 
-def read_aliases(path: Path = ALIASES) -> dict[str, str]:
+AliasStatus = Literal["available", "stand-in"]
+
+
+@dataclass(frozen=True)
+class ClusterAlias:
+    """How a business-rule cluster maps onto codelists of the library (one ``aliases.csv`` entry).
+
+    ``codelists`` are unioned; when they include the cluster's own name, the alias *extends* a release
+    loaded under that name. ``status`` says whether the substitution is faithful (``available``) or a
+    research list standing in for the unpublished refset (``stand-in``).
+    """
+
+    cluster: str
+    codelists: tuple[str, ...]
+    status: AliasStatus
+    note: str
+    sources: tuple[str, ...]
+
+
+def read_alias_table(path: Path = ALIASES) -> dict[str, ClusterAlias]:
+    """The alias table: one row per (cluster, codelist); several rows for a cluster form a union."""
+    rows: dict[str, list[dict[str, str]]] = {}
     with path.open(newline="") as fh:
-        return {r["cluster"]: r["codelist"] for r in csv.DictReader(fh) if r["cluster"] != r["codelist"]}
+        for r in csv.DictReader(fh):
+            status = r.get("status") or "stand-in"
+            if status not in ("available", "stand-in"):
+                raise ValueError(f"aliases.csv: {r['cluster']} has status {status!r} (available or stand-in)")
+            rows.setdefault(r["cluster"], []).append({**r, "status": status})
+    out: dict[str, ClusterAlias] = {}
+    for cluster, group in rows.items():
+        status: AliasStatus = "stand-in" if any(g["status"] == "stand-in" for g in group) else "available"
+        out[cluster] = ClusterAlias(
+            cluster,
+            tuple(g["codelist"] for g in group),
+            status,
+            group[0].get("note") or "",
+            tuple(g.get("source") or "" for g in group),
+        )
+    return out
+
+
+def read_aliases(path: Path = ALIASES) -> dict[str, str]:
+    """Cluster -> the first codelist standing in for it under another name (what ``CodelistLibrary.get``
+    falls back to when the library has no release under the cluster's own name)."""
+    out: dict[str, str] = {}
+    for cluster, alias in read_alias_table(path).items():
+        other = next((c for c in alias.codelists if c != cluster), None)
+        if other is not None:
+            out[cluster] = other
+    return out
 
 
 @lru_cache(maxsize=1)

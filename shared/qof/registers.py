@@ -85,7 +85,8 @@ REGISTERS: tuple[RegisterDefinition, ...] = (
     RegisterDefinition("CHD_REG", "Coronary heart disease", "CHD", ("CHD_COD",)),
     RegisterDefinition("CKD_REG", "Chronic kidney disease G3a-G5", "CKD", ("CKD_COD",),
                        ("CKD1AND2_COD", "CKDRES_COD"), min_age=18,
-                       notes="Latest CKD stage code is G3a-G5: a later stage 1-2 or resolved code takes them off"),
+                       notes="Latest CKD stage code is G3a-G5: a later stage 1-2 or resolved code "
+                             "takes them off"),
     RegisterDefinition("COPD_REG", "COPD", "COPD", ("COPD_COD",), ("COPDRES_COD",),
                        untested=("FEV1FVCL70_COD",),
                        notes="Diagnoses on or after 1 Apr 2023 also need FEV1/FVC < 0.7 (FEV1FVCL70_COD), "
@@ -106,9 +107,10 @@ REGISTERS: tuple[RegisterDefinition, ...] = (
     RegisterDefinition("NDH_REG", "Non-diabetic hyperglycaemia", "NDH", ("NDH_COD", "IGT_COD", "PRD_COD"),
                        min_age=18, not_on=("DM_REG",)),
     RegisterDefinition("OB_REG", "Obesity", "OB", ("BMIVAL_COD",), min_age=18,
-                       value_rule=LatestValue(("BMIVAL_COD",), 30.0, 12), untested=("BMI30_COD",),
-                       notes="BMI ≥ 30 in the last 12 months; the ≥ 27.5 threshold for some ethnic backgrounds "
-                             "needs the ethnicity clusters, not yet public: not tested"),
+                       value_rule=LatestValue(("BMIVAL_COD",), 30.0, 12),
+                       untested=("BMI30_COD",),
+                       notes="BMI ≥ 30 in the last 12 months; the ≥ 27.5 threshold for some ethnic "
+                             "backgrounds needs the ethnicity clusters, not yet public: not tested"),
     RegisterDefinition("OSTEO_REG", "Osteoporosis", "OST", ("OSTEO_COD",), min_age=50,
                        requires=(Recent(("FF_COD",), 12 * 15),),
                        notes="Fragility fracture plus osteoporosis (DXA-confirmed at 50-74)"),

@@ -1,9 +1,10 @@
 """Cluster readiness: which business-rule clusters have codes in the codelist library, and under what name.
 
-Rules name clusters as the business rules do (``DM_COD``, ``HYPPCADEC_COD``…). ``rulesets/clusters.yaml`` is
-the explicit alias table for clusters the library holds under another name or only as a stand-in (e.g.
-``SMOK_COD`` → ``SMOK_anystatus_gmsde``): every substitution is visible and carries its status. A cluster
-that resolves to no loadable codelist is *missing*, and any indicator reading it is incomplete.
+Rules name clusters as the business rules do (``DM_COD``, ``HYPPCADEC_COD``…). The platform's one alias
+table, ``shared/codelists/aliases.csv`` (read with :func:`shared.codelists.read_alias_table`), maps clusters
+the library holds under another name or only as a stand-in (e.g. ``SMOK_COD`` → ``SMOK_anystatus_gmsde``):
+every substitution is visible and carries its status, note and source. A cluster that resolves to no loadable
+codelist is *missing*, and any indicator reading it is incomplete.
 """
 
 from __future__ import annotations
@@ -12,24 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-
-from shared.codelists import CodelistLibrary
-
-from .errors import RuleSetError
-from .ruleset import RULESETS_DIR
+from shared.codelists import ALIASES, ClusterAlias, CodelistLibrary, read_alias_table
 
 Status = Literal["available", "stand-in", "missing"]
 
-
-@dataclass(frozen=True)
-class ClusterAlias:
-    cluster: str
-    codelists: tuple[str, ...]
-    status: Status
-    note: str
+__all__ = ["ClusterAlias", "ClusterResolution", "load_aliases", "resolve_all", "resolve_cluster"]
 
 
 @dataclass(frozen=True)
@@ -45,21 +35,9 @@ class ClusterResolution:
 
 
 @lru_cache(maxsize=4)
-def load_aliases(path: Path = RULESETS_DIR / "clusters.yaml") -> dict[str, ClusterAlias]:
-    with path.open(encoding="utf-8") as fh:
-        raw: dict[str, Any] = yaml.safe_load(fh) or {}
-    out: dict[str, ClusterAlias] = {}
-    for cluster, spec in (raw.get("aliases") or {}).items():
-        if spec.get("status") not in ("available", "stand-in"):
-            raise RuleSetError(
-                f"alias status {spec.get('status')!r}",
-                where=f"clusters.yaml:{cluster}",
-                hint="available or stand-in",
-            )
-        out[cluster] = ClusterAlias(
-            cluster, tuple(spec["codelists"]), spec["status"], str(spec.get("note", ""))
-        )
-    return out
+def load_aliases(path: Path = ALIASES) -> dict[str, ClusterAlias]:
+    """The shared alias table (``shared/codelists/aliases.csv``), keyed by business-rule cluster."""
+    return read_alias_table(path)
 
 
 def resolve_cluster(

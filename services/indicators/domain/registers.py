@@ -1,134 +1,138 @@
-"""Register rules as data (``rulesets/registers.yaml``) and a function that applies them.
+"""Registers for the indicators engine: the platform's one definition, plus the composite registers.
 
-The registers service owns registers; the engine takes ``PatientRecord.registers`` as input. These definitions
-exist so both sides can share one reading of the business rules:
+The disease registers are defined once, in :mod:`shared.qof.registers` (``REGISTERS``, evaluated with
+``compile_registers(library).evaluate(events, dob, on)``), and used by the registers service too. This module
+adds only what the indicator populations need on top of them, as *derived* registers built from shared ones
+(PCD output descriptions, 5 Dec 2024; QOF_RULES.md §2.1):
 
-* ``unresolved``: the latest diagnosis code up to the date is not followed by a later resolved code
-  (DM_REG rule 1: ``DMLAT_DAT present AND (DMRES_DAT is null OR DMRES_DAT < DMLAT_DAT)``);
-* ``ever``: any diagnosis code up to the date;
-* ``union``: on any of the listed registers;
-plus ``min_age`` (full years on the date) and ``also`` (a rule test, e.g. an asthma drug in the preceding
-12 months for AST_REG, windows ending on the date).
+* ``CHOL_REG``: CHD, PAD, stroke/TIA, or CKD G3a-G5 aged >= 18 (CKD_REG already carries the age limit);
+* ``CHOL2_REG``: CHD, PAD, stroke or TIA;
+* ``SMOK1_REG``: a comorbidity of CHD, PAD, stroke/TIA, hypertension, diabetes, COPD, asthma, CKD or SMI;
+* ``SMOK2_REG``: aged 15 or over;
+* ``CS_REG``: females aged 25 to 64 on the achievement date.
+
+``registers_for`` and ``RegisterEvaluator`` derive a patient's register ids from coded entries; the engine
+itself takes ``PatientRecord.registers`` as input (as held by the registers service).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
-
-import yaml
+from typing import Literal
 
 from shared.codelists import CodelistLibrary
+from shared.qof.registers import (
+    REGISTERS,
+    CodeEvent,
+    CompiledRegisters,
+    RegisterAvailability,
+    RegisterDefinition,
+    compile_registers,
+)
 
-from .clusters import resolve_all
-from .dates import RunDates
-from .errors import RuleSetError
+from .dates import age_in_years
 from .provenance import Sourced
 from .records import CodedEvent, PatientRecord
-from .rules import Test, clusters_in, compile_test, make_context
-from .ruleset import RULESETS_DIR
+
+_PCD = "PCD output descriptions 2024-12-05 (QOF_RULES.md §2.1)"
 
 
 @dataclass(frozen=True)
-class RegisterRule:
+class DerivedRegister:
+    """A register made from shared ones (``of``: on any of them) and/or demographic limits."""
+
     id: str
-    kind: Literal["unresolved", "ever", "union"]
-    diagnosis: tuple[str, ...] = ()
-    resolved: tuple[str, ...] = ()
     of: tuple[str, ...] = ()
     min_age: int | None = None
-    also: Mapping[str, Any] | None = None
+    max_age: int | None = None
+    sex: Literal["F", "M"] | None = None
     provenance: Sourced[str] | None = None
 
-    @property
-    def clusters(self) -> set[str]:
-        return set(self.diagnosis) | set(self.resolved) | (clusters_in(self.also) if self.also else set())
+    def holds(self, on_registers: frozenset[str], age: int, sex: str) -> bool:
+        if self.of and on_registers.isdisjoint(self.of):
+            return False
+        if self.min_age is not None and age < self.min_age:
+            return False
+        if self.max_age is not None and age > self.max_age:
+            return False
+        return self.sex is None or sex == self.sex
 
 
-@lru_cache(maxsize=4)
-def load_register_rules(path: Path = RULESETS_DIR / "registers.yaml") -> dict[str, RegisterRule]:
-    with path.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
-    out: dict[str, RegisterRule] = {}
-    for rid, spec in (raw.get("registers") or {}).items():
-        if spec.get("kind") not in ("unresolved", "ever", "union"):
-            raise RuleSetError(
-                f"register kind {spec.get('kind')!r}",
-                where=f"registers.yaml:{rid}",
-                hint="unresolved, ever or union",
-            )
-        out[rid] = RegisterRule(
-            rid,
-            spec["kind"],
-            tuple(spec.get("diagnosis", ())),
-            tuple(spec.get("resolved", ())),
-            tuple(spec.get("of", ())),
-            spec.get("min_age"),
-            spec.get("also"),
-            Sourced(str(spec.get("text", "")), spec.get("confidence", "U"), str(spec.get("source", ""))),
-        )
-    return out
+DERIVED: tuple[DerivedRegister, ...] = (
+    DerivedRegister(
+        "CHOL_REG",
+        of=("CHD_REG", "PAD_REG", "STIA_REG", "CKD_REG"),
+        provenance=Sourced("CHD, PAD, stroke/TIA, or CKD G3a-G5 aged >= 18", "V", _PCD),
+    ),
+    DerivedRegister(
+        "CHOL2_REG",
+        of=("CHD_REG", "PAD_REG", "STIA_REG"),
+        provenance=Sourced("CHD, PAD, stroke or TIA", "V", _PCD),
+    ),
+    DerivedRegister(
+        "SMOK1_REG",
+        of=(
+            "CHD_REG", "PAD_REG", "STIA_REG", "HYP_REG", "DM_REG",
+            "COPD_REG", "AST_REG", "CKD_REG", "MH1_REG",
+        ),
+        provenance=Sourced("co-morbidity register for the smoking indicators", "V", _PCD),
+    ),
+    DerivedRegister(
+        "SMOK2_REG", min_age=15, provenance=Sourced("patients aged 15 years and over", "V", _PCD)
+    ),
+    DerivedRegister(
+        "CS_REG",
+        min_age=25,
+        max_age=64,
+        sex="F",
+        provenance=Sourced("females aged 25 to 64 years on the achievement date", "V", _PCD),
+    ),
+)
+DERIVED_BY_ID = {d.id: d for d in DERIVED}
+
+
+def with_derived(registers: frozenset[str], age: int, sex: str) -> frozenset[str]:
+    """``registers`` (shared register ids, e.g. as held by the registers service) plus the derived ones."""
+    derived = {d.id for d in DERIVED if d.holds(registers, age, sex)}
+    return registers | derived if derived else registers
+
+
+def register_ids() -> frozenset[str]:
+    """Every register id an indicator population may name: the shared registers and the derived ones."""
+    return frozenset(r.id for r in REGISTERS) | frozenset(DERIVED_BY_ID)
 
 
 class RegisterEvaluator:
-    """Register rules compiled against one codelist library; registers whose clusters are missing are skipped
-    and listed in ``incomplete``."""
+    """The shared register definitions compiled against one codelist library, plus the derived registers.
 
-    def __init__(self, library: CodelistLibrary, rules: Mapping[str, RegisterRule] | None = None) -> None:
-        self.rules = dict(rules or load_register_rules())
-        needed = set().union(*(r.clusters for r in self.rules.values()))
-        res = resolve_all(needed, library)
-        self.incomplete = {
-            rid: sorted(c for c in r.clusters if res[c].status == "missing") for rid, r in self.rules.items()
-        }
-        self.incomplete = {k: v for k, v in self.incomplete.items() if v}
-        self._code_map: dict[str, tuple[str, ...]] = {}
-        for c, r in res.items():
-            for code in r.codes:
-                self._code_map[code] = (*self._code_map.get(code, ()), c)
-        self._also: dict[str, Test] = {
-            rid: compile_test(r.also, f"registers.yaml:{rid}.also") for rid, r in self.rules.items() if r.also
-        }
+    ``incomplete`` maps each register that cannot be fully tested with this library to the clusters it lacks
+    (``availability`` holds the shared status: ``partial`` registers are evaluated without the untestable
+    condition, ``unavailable`` ones never hold). Derived registers follow their parts.
+    """
 
-    def index(self, events: Iterable[CodedEvent], on: date) -> dict[str, list[CodedEvent]]:
-        idx: dict[str, list[CodedEvent]] = {}
-        for e in events:
-            if e.date > on:
-                continue
-            for c in self._code_map.get(e.code, ()):
-                idx.setdefault(c, []).append(e)
-        for lst in idx.values():
-            lst.sort(key=lambda e: e.date)
-        return idx
+    def __init__(
+        self, library: CodelistLibrary, rules: Iterable[RegisterDefinition] | None = None
+    ) -> None:
+        self.rules: tuple[RegisterDefinition, ...] = tuple(REGISTERS if rules is None else rules)
+        self.compiled: CompiledRegisters = compile_registers(library, self.rules)
+        self.availability: dict[str, RegisterAvailability] = dict(self.compiled.available)
+        self.incomplete: dict[str, list[str]] = {
+            rid: list(a.missing) for rid, a in self.availability.items() if a.status != "complete"
+        }
+        for d in DERIVED:
+            missing = sorted({c for part in d.of for c in self.incomplete.get(part, ())})
+            if missing:
+                self.incomplete[d.id] = missing
+
+    def diagnosed(self, events: Iterable[CodedEvent], date_of_birth: date, on: date) -> dict[str, date]:
+        """Shared registers the patient is on at ``on``, each with the date of its first diagnosis code."""
+        return self.compiled.evaluate((CodeEvent(e.code, e.date, e.value) for e in events), date_of_birth, on)
 
     def registers(self, patient: PatientRecord, on: date) -> frozenset[str]:
-        idx = self.index(patient.events, on)
-        ctx = make_context(patient, RunDates(on, on, date(on.year - 1, on.month, 1)), idx, frozenset())
-        found: set[str] = set()
-        for rid, r in self.rules.items():
-            if r.kind == "union" or rid in self.incomplete:
-                continue
-            if r.min_age is not None and ctx.age < r.min_age:
-                continue
-            diag = [e for c in r.diagnosis for e in idx.get(c, ())]
-            if not diag:
-                continue
-            if r.kind == "unresolved":
-                latest = max(e.date for e in diag)
-                res = [e.date for c in r.resolved for e in idx.get(c, ())]
-                if res and max(res) >= latest:  # resolved on or after the latest diagnosis
-                    continue
-            if rid in self._also and not self._also[rid](ctx)[0]:
-                continue
-            found.add(rid)
-        for rid, r in self.rules.items():
-            if r.kind == "union" and any(o in found for o in r.of):
-                found.add(rid)
-        return frozenset(found)
+        shared = frozenset(self.diagnosed(patient.events, patient.date_of_birth, on))
+        return with_derived(shared, age_in_years(patient.date_of_birth, on), patient.sex)
 
 
 def registers_for(
@@ -139,7 +143,11 @@ def registers_for(
     *,
     evaluator: RegisterEvaluator | None = None,
 ) -> frozenset[str]:
-    """Register ids the patient is on at ``on_date`` from their coded entries (``evaluator`` to reuse)."""
+    """Register ids the patient is on at ``on_date`` from their coded entries (``evaluator`` to reuse).
+
+    Sex is not known here, so ``CS_REG`` is never derived; use ``RegisterEvaluator.registers`` with a
+    :class:`PatientRecord` for that.
+    """
     ev = evaluator or RegisterEvaluator(library)
     patient = PatientRecord("-", dob, "U", dob, events=tuple(patient_events))
     return ev.registers(patient, on_date)

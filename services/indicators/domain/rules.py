@@ -44,6 +44,7 @@ from typing import Any
 from .dates import RunDates, Span, Window, add_months, age_in_years, parse_window
 from .errors import RuleSetError, did_you_mean
 from .records import CodedEvent, PatientRecord
+from .registers import register_ids, with_derived
 
 Evidence = tuple[str, CodedEvent]  # (cluster, entry)
 Result = tuple[bool, Evidence | None]
@@ -143,6 +144,15 @@ def validate_test(test: Any, where: str) -> None:
         return
     if name == "not":
         validate_test(params, f"{where}.not")
+        return
+    if name == "on_register":
+        regs = [params] if isinstance(params, str) else params
+        if not isinstance(regs, list) or not regs:
+            raise RuleSetError("'on_register' takes a register id or a list of them", where=where)
+        for reg in regs:
+            if reg not in register_ids():
+                hint = did_you_mean(reg, register_ids())
+                raise RuleSetError(f"unknown register {reg!r}", where=where, hint=hint)
         return
     if name in _SCALAR_TESTS:
         return
@@ -511,10 +521,8 @@ def make_context(
     index: dict[str, list[CodedEvent]],
     registers: frozenset[str] | None = None,
 ) -> Context:
-    return Context(
-        patient,
-        dates,
-        index,
-        age_in_years(patient.date_of_birth, dates.achievement_date),
-        patient.registers if registers is None else registers,
-    )
+    """The patient's context; composite registers (CHOL_REG, SMOK1_REG, CS_REG…) are derived from the shared
+    register ids given (see :mod:`.registers`)."""
+    age = age_in_years(patient.date_of_birth, dates.achievement_date)
+    held = patient.registers if registers is None else registers
+    return Context(patient, dates, index, age, with_derived(held, age, patient.sex))

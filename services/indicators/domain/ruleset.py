@@ -10,7 +10,8 @@ indicator's population). The first Select or Reject ends the chain. ``if_false``
 
 A file may ``inherit`` another (``inherits: qof-2024-25``): it then lists ``retire`` (ids dropped) and gives
 indicators either in full or as ``{id, extends: <base id>, ...changed fields}``.
-Cluster names are business-rule names; ``clusters.yaml`` maps those the library holds under another name.
+Cluster names are business-rule names; ``shared/codelists/aliases.csv`` maps those the library holds under
+another name.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import yaml
 
 from .errors import RuleSetError, UnknownRuleSet, did_you_mean
 from .provenance import CONFIDENCES, Confidence, Sourced
+from .registers import register_ids
 from .rules import clusters_in, validate_test
 
 RULESETS_DIR = Path(__file__).resolve().parent.parent / "rulesets"
@@ -280,6 +282,12 @@ def _indicator(raw: Mapping[str, Any], where: str) -> Indicator:
         pop_raw.get("sex"),
         pop_raw.get("attains_age"),
     )
+    if pop.register is not None and pop.register not in register_ids():
+        raise RuleSetError(
+            f"unknown register {pop.register!r}",
+            where=f"{where}.population",
+            hint=did_you_mean(pop.register, register_ids()) or "see shared/qof/registers.py",
+        )
     steps: list[RuleStep] = []
     for i, s in enumerate(raw.get("rules") or []):
         sw = f"{where}.rules[{s.get('rule', i + 1)}]"
