@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registers.domain.csv_mapping import CsvRow, HeaderError, RowError, map_rows, read_csv
@@ -227,6 +228,24 @@ async def _fail(rt: Runtime, job_id: str, errors: list[RowError], total: int | N
     await _set(rt, job_id, **values)
 
 
+async def _store_chunk(rt: Runtime, job_id: str, practice: str, chunk: list[CsvRow], done: int, *,
+                       knowledge: Knowledge, today: date) -> BatchResult:
+    """One chunk and the job's progress, in one transaction; tried again once if another writer stored some
+    of the same entries at the same time (the second try sees them and does not store them twice)."""
+    for attempt in range(2):
+        try:
+            async with rt.sessions() as s, s.begin():
+                result = await ingest_entries(s, practice, [r.entry for r in chunk], source="csv",
+                                              knowledge=knowledge, today=today)
+                await s.execute(update(ImportJob).where(ImportJob.id == job_id)
+                                .values(processed_rows=done, accepted=done))
+            return result
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def _ingest(rt: Runtime, jobs: ImportJobs, job_id: str, practice: str, rows: list[CsvRow], *,
                   knowledge: Knowledge, today: date, progress: list[int]) -> list[RowError]:
     """Ingest chunk by chunk; the errors of a chunk that validation passed but storage refused (a patient
@@ -234,12 +253,8 @@ async def _ingest(rt: Runtime, jobs: ImportJobs, job_id: str, practice: str, row
     for i in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[i:i + CHUNK_ROWS]
         try:
-            async with rt.sessions() as s, s.begin():
-                result = await ingest_entries(s, practice, [r.entry for r in chunk], source="csv",
-                                              knowledge=knowledge, today=today)
-                done = progress[0] + len(chunk)
-                await s.execute(update(ImportJob).where(ImportJob.id == job_id)
-                                .values(processed_rows=done, accepted=done))
+            result = await _store_chunk(rt, job_id, practice, chunk, progress[0] + len(chunk),
+                                        knowledge=knowledge, today=today)
         except Problem as exc:
             if exc.status != 422:
                 raise
