@@ -29,7 +29,7 @@ from services.registers.domain.csv_mapping import CsvRow, HeaderError, RowError,
 from services.registers.domain.fhir_mapping import Issue, Mapped, ParsedBundle, patient_in, response_bundle
 from services.registers.domain.knowledge import Knowledge
 from services.registers.domain.validation import EntryChecker
-from services.registers.schemas import BatchResult, EntryIn
+from services.registers.schemas import BatchResult, EntryIn, PatientOut
 from services.registers.store.models import CodedEntry, ImportJob, Patient
 from services.registers.store.patients import patient_out, upsert_patients
 from services.registers.store.records import CHUNK, ingest_entries, patients_by_nhs
@@ -46,6 +46,7 @@ STOP_GRACE_SECONDS = 10.0
 
 # --- FHIR bundles ---------------------------------------------------------------------------------------
 
+
 class TransactionRefused(Exception):
     """A transaction bundle with any refused entry: answered 422, nothing stored."""
 
@@ -61,12 +62,16 @@ class BundleReply:
     entries_written: int
 
 
-async def _stored_patients(session: AsyncSession, practice: str, numbers: Sequence[str]) -> dict[str, Any]:
-    out = {}
+async def _stored_patients(session: AsyncSession, practice: str,
+                           numbers: Sequence[str]) -> dict[str, PatientOut]:
+    out: dict[str, PatientOut] = {}
     unique = list(set(numbers))
     for i in range(0, len(unique), CHUNK):
-        rows = await session.scalars(select(Patient).where(Patient.practice_ods == practice,
-                                                           Patient.nhs_number.in_(unique[i:i + CHUNK])))
+        rows = await session.scalars(
+            select(Patient).where(
+                Patient.practice_ods == practice, Patient.nhs_number.in_(unique[i : i + CHUNK])
+            )
+        )
         out.update({p.nhs_number: patient_out(p) for p in rows})
     return out
 
@@ -75,8 +80,13 @@ async def _existing_ids(session: AsyncSession, practice: str, ids: Sequence[str]
     found: set[str] = set()
     unique = list(set(ids))
     for i in range(0, len(unique), CHUNK):
-        found.update(await session.scalars(select(CodedEntry.client_entry_id).where(
-            CodedEntry.practice_ods == practice, CodedEntry.client_entry_id.in_(unique[i:i + CHUNK]))))
+        found.update(
+            await session.scalars(
+                select(CodedEntry.client_entry_id).where(
+                    CodedEntry.practice_ods == practice, CodedEntry.client_entry_id.in_(unique[i : i + CHUNK])
+                )
+            )
+        )
     return found
 
 
@@ -88,8 +98,15 @@ def _refuse_on_problems(owners: Sequence[Mapped], entries: Sequence[EntryIn], pr
         m.refuse("invalid", path, f"{path}: {err['reason']}")
 
 
-async def apply_bundle(session: AsyncSession, practice: str, bundle: ParsedBundle, mapped: list[Mapped], *,
-                       knowledge: Knowledge, today: date) -> BundleReply:
+async def apply_bundle(
+    session: AsyncSession,
+    practice: str,
+    bundle: ParsedBundle,
+    mapped: list[Mapped],
+    *,
+    knowledge: Knowledge,
+    today: date,
+) -> BundleReply:
     """Store what the bundle holds; raise ``TransactionRefused`` for a refused transaction bundle."""
     atomic = bundle.type == "transaction"
 
@@ -115,8 +132,9 @@ async def apply_bundle(session: AsyncSession, practice: str, bundle: ParsedBundl
         await upsert_patients(session, practice, upserts)
 
     clinical = [m for m in mapped if m.entries and not m.refused]
-    facts = await patients_by_nhs(session, practice, [normalise_nhs_number(me.entry.nhs_number)
-                                                      for m in clinical for me in m.entries])
+    facts = await patients_by_nhs(
+        session, practice, [normalise_nhs_number(me.entry.nhs_number) for m in clinical for me in m.entries]
+    )
     checker = EntryChecker(today, knowledge.known_codes, knowledge.ranges)
     seen: dict[str, EntryIn] = {}
     for m in clinical:
@@ -127,12 +145,15 @@ async def apply_bundle(session: AsyncSession, practice: str, bundle: ParsedBundl
                 m.refuse("invalid", path, f"{path}: {p.reason}")
             first = seen.setdefault(me.entry.entry_id, me.entry)
             if first is not me.entry and first != me.entry:
-                m.refuse("invalid", me.paths["entry_id"], f"{me.paths['entry_id']}: another entry of the "
-                         "bundle has the same id with other content")
+                m.refuse(
+                    "invalid",
+                    me.paths["entry_id"],
+                    f"{me.paths['entry_id']}: another entry of the bundle has the same id with other content",
+                )
     settle()
 
     result = BatchResult(received=0, created=0, corrected=0, unchanged=0)
-    for _attempt in range(3):
+    while True:  # each pass that storage refuses refuses at least one more entry
         accepted = [m for m in clinical if not m.refused]
         entries = [me.entry for m in accepted for me in m.entries]
         owners = [m for m in accepted for _ in m.entries]
@@ -140,28 +161,39 @@ async def apply_bundle(session: AsyncSession, practice: str, bundle: ParsedBundl
             break
         existing = await _existing_ids(session, practice, [e.entry_id for e in entries])
         try:
-            result = await ingest_entries(session, practice, entries, source="fhir", knowledge=knowledge,
-                                          today=today)
+            result = await ingest_entries(
+                session, practice, entries, source="fhir", knowledge=knowledge, today=today
+            )
         except Problem as exc:
-            if exc.status != 422:
+            if exc.status != 422 or not exc.errors:
                 raise
-            _refuse_on_problems(owners, entries, exc)  # written meanwhile by another request
+            _refuse_on_problems(owners, entries, exc)  # a patient changed meanwhile, by another request
             settle()
             continue
         for flag in result.flags:
-            owners[flag.index].warnings.append(Issue("informational", owners[flag.index].resource_type,
-                                                     f"{flag.flag}: {flag.detail}", "warning"))
+            owners[flag.index].warnings.append(
+                Issue(
+                    "informational",
+                    owners[flag.index].resource_type,
+                    f"{flag.flag}: {flag.detail}",
+                    "warning",
+                )
+            )
         for m in accepted:
             status[m.index] = 201 if any(me.entry.entry_id not in existing for me in m.entries) else 200
         break
 
-    answers = [(m.refused_status, m.issues + m.warnings) if m.refused else (status[m.index], m.warnings)
-               for m in mapped]
-    return BundleReply(response_bundle(bundle.response_type, answers), len(upserts),
-                       result.created + result.corrected)
+    answers = [
+        (m.refused_status, m.issues + m.warnings) if m.refused else (status[m.index], m.warnings)
+        for m in mapped
+    ]
+    return BundleReply(
+        response_bundle(bundle.response_type, answers), len(upserts), result.created + result.corrected
+    )
 
 
 # --- CSV import jobs ------------------------------------------------------------------------------------
+
 
 @dataclass
 class ImportJobs:
@@ -178,9 +210,12 @@ class ImportJobs:
 
     def add(self, job_id: str, r: BatchResult) -> None:
         now = self.counts.get(job_id) or BatchResult(received=0, created=0, corrected=0, unchanged=0)
-        self.counts[job_id] = BatchResult(received=now.received + r.received, created=now.created + r.created,
-                                          corrected=now.corrected + r.corrected,
-                                          unchanged=now.unchanged + r.unchanged)
+        self.counts[job_id] = BatchResult(
+            received=now.received + r.received,
+            created=now.created + r.created,
+            corrected=now.corrected + r.corrected,
+            unchanged=now.unchanged + r.unchanged,
+        )
         while len(self.counts) > 10_000:
             self.counts.pop(next(iter(self.counts)))
 
@@ -193,16 +228,27 @@ def import_jobs(app: FastAPI) -> ImportJobs:
 
 
 async def create_job(session: AsyncSession, practice: str, created_by: str, kind: str = "csv") -> ImportJob:
-    job = ImportJob(practice_ods=practice, kind=kind, status="queued", total_rows=0, processed_rows=0,
-                    accepted=0, rejected=0, errors=[], created_by=created_by, created_at=utcnow())
+    job = ImportJob(
+        practice_ods=practice,
+        kind=kind,
+        status="queued",
+        total_rows=0,
+        processed_rows=0,
+        accepted=0,
+        rejected=0,
+        errors=[],
+        created_by=created_by,
+        created_at=utcnow(),
+    )
     session.add(job)
     await session.flush()
     return job
 
 
 async def get_job(session: AsyncSession, practice: str, job_id: str) -> ImportJob | None:
-    return await session.scalar(select(ImportJob).where(ImportJob.id == job_id,
-                                                        ImportJob.practice_ods == practice))
+    return await session.scalar(
+        select(ImportJob).where(ImportJob.id == job_id, ImportJob.practice_ods == practice)
+    )
 
 
 async def _set(rt: Runtime, job_id: str, **values: Any) -> None:
@@ -210,8 +256,9 @@ async def _set(rt: Runtime, job_id: str, **values: Any) -> None:
         await s.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
 
 
-def _check_rows(rows: list[CsvRow], facts: dict[str, Any], checker: EntryChecker,
-                column: dict[str, str]) -> list[RowError]:
+def _check_rows(
+    rows: list[CsvRow], facts: dict[str, Any], checker: EntryChecker, column: dict[str, str]
+) -> list[RowError]:
     errors = []
     for r in rows:
         for p in checker.problems(r.row, r.entry, facts.get(r.entry.nhs_number)):
@@ -221,24 +268,39 @@ def _check_rows(rows: list[CsvRow], facts: dict[str, Any], checker: EntryChecker
 
 async def _fail(rt: Runtime, job_id: str, errors: list[RowError], total: int | None = None) -> None:
     errors.sort(key=lambda e: e.row or 0)
-    values: dict[str, Any] = {"status": "failed", "accepted": 0, "rejected": len({e.row for e in errors}),
-                              "errors": [e.as_dict() for e in errors[:MAX_ERRORS]], "finished_at": utcnow()}
+    values: dict[str, Any] = {
+        "status": "failed",
+        "accepted": 0,
+        "rejected": len({e.row for e in errors}),
+        "errors": [e.as_dict() for e in errors[:MAX_ERRORS]],
+        "finished_at": utcnow(),
+    }
     if total is not None:
         values["total_rows"] = total
     await _set(rt, job_id, **values)
 
 
-async def _store_chunk(rt: Runtime, job_id: str, practice: str, chunk: list[CsvRow], done: int, *,
-                       knowledge: Knowledge, today: date) -> BatchResult:
+async def _store_chunk(
+    rt: Runtime,
+    job_id: str,
+    practice: str,
+    chunk: list[CsvRow],
+    done: int,
+    *,
+    knowledge: Knowledge,
+    today: date,
+) -> BatchResult:
     """One chunk and the job's progress, in one transaction; tried again once if another writer stored some
     of the same entries at the same time (the second try sees them and does not store them twice)."""
     for attempt in range(2):
         try:
             async with rt.sessions() as s, s.begin():
-                result = await ingest_entries(s, practice, [r.entry for r in chunk], source="csv",
-                                              knowledge=knowledge, today=today)
-                await s.execute(update(ImportJob).where(ImportJob.id == job_id)
-                                .values(processed_rows=done, accepted=done))
+                result = await ingest_entries(
+                    s, practice, [r.entry for r in chunk], source="csv", knowledge=knowledge, today=today
+                )
+                await s.execute(
+                    update(ImportJob).where(ImportJob.id == job_id).values(processed_rows=done, accepted=done)
+                )
             return result
         except IntegrityError:
             if attempt:
@@ -246,28 +308,41 @@ async def _store_chunk(rt: Runtime, job_id: str, practice: str, chunk: list[CsvR
     raise AssertionError("unreachable")
 
 
-async def _ingest(rt: Runtime, jobs: ImportJobs, job_id: str, practice: str, rows: list[CsvRow], *,
-                  knowledge: Knowledge, today: date, progress: list[int]) -> list[RowError]:
+async def _ingest(
+    rt: Runtime,
+    jobs: ImportJobs,
+    job_id: str,
+    practice: str,
+    rows: list[CsvRow],
+    *,
+    knowledge: Knowledge,
+    today: date,
+    progress: list[int],
+) -> list[RowError]:
     """Ingest chunk by chunk; the errors of a chunk that validation passed but storage refused (a patient
     changed meanwhile), or none."""
     for i in range(0, len(rows), CHUNK_ROWS):
-        chunk = rows[i:i + CHUNK_ROWS]
+        chunk = rows[i : i + CHUNK_ROWS]
         try:
-            result = await _store_chunk(rt, job_id, practice, chunk, progress[0] + len(chunk),
-                                        knowledge=knowledge, today=today)
+            result = await _store_chunk(
+                rt, job_id, practice, chunk, progress[0] + len(chunk), knowledge=knowledge, today=today
+            )
         except Problem as exc:
             if exc.status != 422:
                 raise
-            return [RowError(chunk[int(e["index"])].row, str(e["field"]), str(e["reason"]))
-                    for e in exc.errors or []]
+            return [
+                RowError(chunk[int(e["index"])].row, str(e["field"]), str(e["reason"]))
+                for e in exc.errors or []
+            ]
         progress[0] += len(chunk)
         rt.events_written()
         jobs.add(job_id, result)
     return []
 
 
-async def run_csv_import(rt: Runtime, jobs: ImportJobs, job_id: str, practice: str, text: str, *,
-                         knowledge: Knowledge, today: date) -> None:
+async def run_csv_import(
+    rt: Runtime, jobs: ImportJobs, job_id: str, practice: str, text: str, *, knowledge: Knowledge, today: date
+) -> None:
     """Validate the whole file, then ingest it chunk by chunk; the job row tells the progress."""
     total = 0
     progress = [0]
@@ -286,8 +361,9 @@ async def run_csv_import(rt: Runtime, jobs: ImportJobs, job_id: str, practice: s
         checker = EntryChecker(today, knowledge.known_codes, knowledge.ranges)
         errors += await asyncio.to_thread(_check_rows, rows, facts, checker, header.names)
         if not errors:
-            errors = await _ingest(rt, jobs, job_id, practice, rows, knowledge=knowledge, today=today,
-                                   progress=progress)
+            errors = await _ingest(
+                rt, jobs, job_id, practice, rows, knowledge=knowledge, today=today, progress=progress
+            )
         if errors:
             await _fail(rt, job_id, errors)
             log.info("import refused", extra={"job_id": job_id, "rows": total, "invalid_rows": len(errors)})
@@ -295,15 +371,37 @@ async def run_csv_import(rt: Runtime, jobs: ImportJobs, job_id: str, practice: s
         await _set(rt, job_id, status="done", processed_rows=total, accepted=total, finished_at=utcnow())
         log.info("import done", extra={"job_id": job_id, "rows": total})
     except asyncio.CancelledError:
-        await _fail(rt, job_id, [RowError(None, "", f"the service stopped after {progress[0]} of {total} "
-                                                    "rows; send the file again to complete the import (rows "
-                                                    "already stored are not stored twice)")], total)
+        await _fail(
+            rt,
+            job_id,
+            [
+                RowError(
+                    None,
+                    "",
+                    f"the service stopped after {progress[0]} of {total} "
+                    "rows; send the file again to complete the import (rows "
+                    "already stored are not stored twice)",
+                )
+            ],
+            total,
+        )
         raise
     except Exception as exc:
         log.error("import failed", extra={"job_id": job_id, "error": type(exc).__name__})
-        await _fail(rt, job_id, [RowError(None, "", f"the import stopped on an unexpected error after "
-                                                    f"{progress[0]} rows; send the file again (it is "
-                                                    "idempotent)")], total)
+        await _fail(
+            rt,
+            job_id,
+            [
+                RowError(
+                    None,
+                    "",
+                    f"the import stopped on an unexpected error after "
+                    f"{progress[0]} rows; send the file again (it is "
+                    "idempotent)",
+                )
+            ],
+            total,
+        )
 
 
 async def stop_import_jobs(app: FastAPI) -> None:
