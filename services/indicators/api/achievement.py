@@ -1,0 +1,190 @@
+"""Achievement, points and £ per indicator; monthly history, year-end projection and what-if."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.indicators.api.deps import KernelDep, Reader, require_ruleset
+from services.indicators.api.schemas import AchievementOut, IndicatorOut, achievement_out, indicator_out
+from services.indicators.service.achievement import achievement
+from services.indicators.service.trends import history, projection
+from services.indicators.service.whatif import what_if
+from shared.problems import not_found
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1/practices/{ods}", tags=["achievement"])
+
+View = Literal["today", "year-end"]
+OnQuery = Annotated[date | None, Query(description="Achievement date (default today, clamped to the QOF year)")]
+ViewQuery = Annotated[View, Query(description="today: how am I doing now; year-end: at the PPED (31 March)")]
+
+
+@router.get("/achievement", response_model=AchievementOut, summary="Achievement, points and £ per indicator")
+async def get_achievement(
+    ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader, on: OnQuery = None, view: ViewQuery = "today"
+) -> AchievementOut:
+    async with rt.sessions() as s:
+        a = await achievement(s, kernel, ods.upper(), on=on, view=view)
+    return achievement_out(a)
+
+
+@router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="One indicator's achievement")
+async def get_indicator(
+    ods: str,
+    indicator_id: str,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    _p: Reader,
+    on: OnQuery = None,
+    view: ViewQuery = "today",
+) -> IndicatorOut:
+    async with rt.sessions() as s:
+        a = await achievement(s, kernel, ods.upper(), on=on, view=view)
+    r = a.result(indicator_id)
+    if r is None:
+        raise not_found(f"Indicator {indicator_id} in this practice's contract")
+    return indicator_out(r)
+
+
+class MonthOut(BaseModel):
+    month: str
+    achievement_pct: float | None
+    points: float
+    pounds: float | None
+    numerator: int
+    denominator: int
+
+
+class IndicatorHistory(BaseModel):
+    indicator_id: str
+    ruleset: str
+    months: list[MonthOut]
+
+
+class HistoryOut(BaseModel):
+    practice: str
+    indicators: list[IndicatorHistory]
+
+
+@router.get("/history", response_model=HistoryOut, summary="Monthly achievement snapshots per indicator")
+async def get_history(
+    ods: str,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    _p: Reader,
+    indicator: Annotated[str | None, Query(description="Only this indicator")] = None,
+) -> HistoryOut:
+    async with rt.sessions() as s:
+        a = await achievement(s, kernel, ods.upper())
+        hist = await history(s, ods.upper(), sorted({r.ruleset.id for r in a.results}))
+    out = [
+        IndicatorHistory(indicator_id=iid, ruleset=rid, months=[MonthOut(**m.__dict__) for m in months])
+        for (rid, iid), months in sorted(hist.items())
+        if indicator is None or iid == indicator.upper()
+    ]
+    return HistoryOut(practice=ods.upper(), indicators=out)
+
+
+class ProjectedOut(BaseModel):
+    indicator_id: str
+    ruleset: str
+    current_pct: float | None
+    current_points: float
+    projected_pct: float | None
+    projected_points: float
+    projected_pounds: float | None
+    max_points: float
+    method: str
+    from_month: int | None
+
+
+class ProjectionOut(BaseModel):
+    practice: str
+    achievement_date: date
+    pped: date
+    projected_points: float
+    projected_pounds: float
+    indicators: list[ProjectedOut]
+
+
+@router.get("/projection", response_model=ProjectionOut, summary="Year-end projection from the monthly history")
+async def get_projection(ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader) -> ProjectionOut:
+    async with rt.sessions() as s:
+        a = await achievement(s, kernel, ods.upper())
+        items = await projection(s, a)
+    return ProjectionOut(
+        practice=a.practice,
+        achievement_date=a.period.achievement_date,
+        pped=a.period.pped,
+        projected_points=round(sum(i.projected_points for i in items), 2),
+        projected_pounds=round(sum(i.projected_pounds or 0.0 for i in items), 2),
+        indicators=[ProjectedOut(**i.__dict__) for i in items],
+    )
+
+
+class DeltaOut(BaseModel):
+    indicator_id: str
+    in_base: bool
+    in_other: bool
+    base_points: float | None
+    other_points: float | None
+    points_delta: float
+    base_pounds: float | None
+    other_pounds: float | None
+    pounds_delta: float
+    base_readiness: str | None
+    other_readiness: str | None
+
+
+class WhatIfOut(BaseModel):
+    practice: str
+    base: str
+    other: str
+    achievement_date: date
+    points_delta: float
+    pounds_delta: float
+    indicators: list[DeltaOut]
+
+
+@router.get("/what-if", response_model=WhatIfOut, summary="Score the practice's patients under another rule set")
+async def get_what_if(
+    ods: str,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    _p: Reader,
+    ruleset: Annotated[str, Query(description="Rule set to compare with, e.g. qof-2024-25")],
+    on: OnQuery = None,
+) -> WhatIfOut:
+    require_ruleset(kernel, ruleset, "ruleset")
+    async with rt.sessions() as s:
+        a = await achievement(s, kernel, ods.upper(), on=on)
+        deltas = await what_if(s, kernel, a, ruleset)
+    items = [
+        DeltaOut(
+            indicator_id=d.indicator_id,
+            in_base=d.base is not None,
+            in_other=d.other is not None,
+            base_points=round(d.base.score.points, 2) if d.base else None,
+            other_points=round(d.other.score.points, 2) if d.other else None,
+            points_delta=round(d.points_delta, 2),
+            base_pounds=round(d.base.pounds, 2) if d.base and d.base.pounds is not None else None,
+            other_pounds=round(d.other.pounds, 2) if d.other and d.other.pounds is not None else None,
+            pounds_delta=round(d.pounds_delta, 2),
+            base_readiness=d.base.readiness if d.base else None,
+            other_readiness=d.other.readiness if d.other else None,
+        )
+        for d in deltas
+    ]
+    return WhatIfOut(
+        practice=a.practice,
+        base=a.contract.ruleset_id,
+        other=ruleset,
+        achievement_date=a.period.achievement_date,
+        points_delta=round(sum(d.points_delta for d in deltas), 2),
+        pounds_delta=round(sum(d.pounds_delta for d in deltas), 2),
+        indicators=items,
+    )

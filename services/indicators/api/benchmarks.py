@@ -1,0 +1,80 @@
+"""ICB benchmarks for analytics tokens: aggregates only, small numbers suppressed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from services.indicators.api.deps import Analyst, KernelDep, require_ruleset
+from services.indicators.service.benchmarks import ROUND_TO, SUPPRESS_AT_OR_BELOW, benchmarks, practices_of
+from services.indicators.service.kernel import DEFAULT_RULESET
+from shared.problems import forbidden, invalid, not_found
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1/icbs/{icb}", tags=["benchmarks"])
+
+
+class BenchmarkRow(BaseModel):
+    level: str = Field(description="practice | pcn")
+    code: str = Field(description="Practice or PCN ODS code")
+    pcn: str | None
+    practices: int
+    register_size: int | None
+    denominator: int | None
+    numerator: int | None
+    pcas: int | None
+    achievement_pct: float | None = Field(description="From unrounded counts; withheld when a count is suppressed")
+    suppressed: bool
+
+
+class BenchmarksOut(BaseModel):
+    icb: str
+    indicator_id: str
+    ruleset: str
+    suppression: str
+    rows: list[BenchmarkRow]
+
+
+@router.get("/benchmarks", response_model=BenchmarksOut, summary="Per-practice and per-PCN aggregates of an ICB")
+async def get_benchmarks(
+    icb: str,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    principal: Analyst,
+    indicator: Annotated[str, Query(min_length=2, max_length=20, description="e.g. DM020")],
+    ruleset: str = DEFAULT_RULESET,
+) -> BenchmarksOut:
+    if (principal.icb or "").upper() != icb.upper():
+        raise forbidden(f"This token does not grant access to ICB {icb}")
+    if not practices_of(icb):
+        raise not_found(f"ICB {icb}")
+    require_ruleset(kernel, ruleset, "ruleset")
+    if indicator.upper() not in {i.id for i in kernel.ruleset(ruleset).indicators}:
+        raise invalid(
+            [{"field": "indicator", "reason": f"{indicator} is not an indicator of {ruleset}", "location": "query"}]
+        )
+    async with rt.sessions() as s:
+        rows = await benchmarks(s, icb, indicator.upper(), ruleset)
+    return BenchmarksOut(
+        icb=icb.upper(),
+        indicator_id=indicator.upper(),
+        ruleset=ruleset,
+        suppression=f"counts <= {SUPPRESS_AT_OR_BELOW} withheld, others rounded to the nearest {ROUND_TO}",
+        rows=[
+            BenchmarkRow(
+                level=r.kind,
+                code=r.code,
+                pcn=r.pcn,
+                practices=r.practices,
+                register_size=r.register_size,
+                denominator=r.denominator,
+                numerator=r.numerator,
+                pcas=r.pcas,
+                achievement_pct=r.achievement_pct,
+                suppressed=r.suppressed,
+            )
+            for r in rows
+        ],
+    )

@@ -1,0 +1,63 @@
+"""Dependencies shared by the indicators routers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.indicators.service.kernel import Kernel
+from shared.auth import Principal, practice_access, require_scope
+from shared.problems import invalid
+
+
+def kernel(request: Request) -> Kernel:
+    return request.app.state.kernel  # type: ignore[no-any-return]
+
+
+KernelDep = Annotated[Kernel, Depends(kernel)]
+Reader = Annotated[Principal, Depends(practice_access("indicators:read"))]
+Writer = Annotated[Principal, Depends(practice_access("indicators:write"))]
+Analyst = Annotated[Principal, Depends(require_scope("analytics:read"))]
+AnyReader = Annotated[Principal, Depends(require_scope("indicators:read"))]
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = int(raw["o"])
+        if offset < 0:
+            raise ValueError
+        return offset
+    except (binascii.Error, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        raise invalid(
+            [{"field": "cursor", "reason": "not a cursor returned by this list", "location": "query"}],
+            "The cursor is not valid",
+        ) from None
+
+
+def require_ruleset(k: Kernel, ruleset_id: str, field: str, location: str = "query") -> None:
+    """422 naming the field when the rule set does not exist."""
+    try:
+        k.engine(ruleset_id)
+    except Exception as exc:
+        hint = getattr(exc, "hint", "")
+        raise invalid(
+            [
+                {
+                    "field": field,
+                    "reason": f"no rule set {ruleset_id!r}" + (f" ({hint})" if hint else ""),
+                    "location": location,
+                }
+            ],
+            "Unknown rule set",
+        ) from None

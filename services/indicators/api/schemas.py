@@ -1,0 +1,190 @@
+"""Response and request bodies of the indicators API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.indicators.domain import Sourced
+from services.indicators.service.achievement import Achievement
+from services.indicators.service.scoring import Result
+
+
+class Provenance(BaseModel):
+    value: Any
+    confidence: Literal["V", "S", "U"] = Field(description="V verified, S secondary source, U unverified")
+    source: str
+    note: str = ""
+
+
+def prov(s: Sourced[Any] | None) -> Provenance | None:
+    return None if s is None else Provenance(value=s.value, confidence=s.confidence, source=s.source, note=s.note)
+
+
+class IndicatorOut(BaseModel):
+    indicator_id: str
+    ruleset: str
+    wording: str
+    group: str
+    domain: str
+    kind: str
+    readiness: str = Field(description="ready | stand-in | incomplete (never scored) | attestation")
+    missing_clusters: list[str]
+    stand_in_clusters: list[str]
+    register_size: int
+    denominator: int
+    numerator: int
+    pcas: dict[str, int] = Field(description="Personalised care adjustments per PCA field")
+    exclusions: dict[str, int] = Field(description="Patients outside the population per exclusion field")
+    achievement_pct: float | None
+    points: float
+    max_points: float
+    pounds: float | None
+    cpi: float | None
+    apdf: float | None
+    lower_threshold: Provenance | None
+    upper_threshold: Provenance | None
+    points_provenance: Provenance
+    prevalence_adjusted: Provenance
+    rules_provenance: Provenance
+    money_note: str = ""
+    attestation_reasons: list[str] = []
+
+
+def indicator_out(r: Result) -> IndicatorOut:
+    s, i = r.score, r.indicator
+    return IndicatorOut(
+        indicator_id=i.id,
+        ruleset=r.ruleset.id,
+        wording=i.wording,
+        group=i.group,
+        domain=i.domain,
+        kind=i.kind,
+        readiness=r.readiness,
+        missing_clusters=list(r.missing_clusters),
+        stand_in_clusters=list(r.stand_in_clusters),
+        register_size=s.register_size,
+        denominator=s.denominator,
+        numerator=s.numerator,
+        pcas=dict(s.pcas),
+        exclusions=dict(s.exclusions),
+        achievement_pct=None if s.achievement_pct is None else round(s.achievement_pct, 2),
+        points=round(s.points, 2),
+        max_points=s.max_points,
+        pounds=None if r.pounds is None else round(r.pounds, 2),
+        cpi=None if s.cpi is None else round(s.cpi, 4),
+        apdf=None if s.apdf is None else round(s.apdf, 4),
+        lower_threshold=prov(i.lower_threshold),
+        upper_threshold=prov(i.upper_threshold),
+        points_provenance=prov(i.points),  # type: ignore[arg-type]
+        prevalence_adjusted=prov(i.prevalence_adjusted),
+        rules_provenance=prov(i.chain),  # type: ignore[arg-type]
+        money_note=r.money_note,
+        attestation_reasons=list(r.attestation_reasons),
+    )
+
+
+class Subtotal(BaseModel):
+    key: str
+    points: float
+    max_points: float
+    pounds: float
+
+
+class Totals(BaseModel):
+    points: float
+    max_points: float
+    pounds: float
+    incomplete_indicators: list[str]
+    by_domain: list[Subtotal]
+    by_group: list[Subtotal]
+
+
+class AchievementOut(BaseModel):
+    practice: str
+    ruleset: str
+    local_scheme: str | None
+    view: str = Field(description="today | year-end | on")
+    achievement_date: date
+    pped: date
+    list_size: int = Field(description="Patients registered on the achievement date (the CPI list size)")
+    cpi: float
+    source: str = Field(description="stored (kept current from events) or live (computed for this date)")
+    totals: Totals
+    indicators: list[IndicatorOut]
+
+
+def _subtotals(results: list[Result], key: str) -> list[Subtotal]:
+    acc: dict[str, list[float]] = {}
+    for r in results:
+        k = getattr(r.indicator, key) or "-"
+        a = acc.setdefault(k, [0.0, 0.0, 0.0])
+        a[0] += r.score.points
+        a[1] += r.score.max_points
+        a[2] += r.pounds or 0.0
+    return [
+        Subtotal(key=k, points=round(a[0], 2), max_points=a[1], pounds=round(a[2], 2)) for k, a in sorted(acc.items())
+    ]
+
+
+def achievement_out(a: Achievement) -> AchievementOut:
+    rs = a.contract
+    results = a.results
+    settings = a.results[0].ruleset.settings if a.results else None
+    cpi = a.figures.list_size / settings.national_average_list_size.value if settings else 0.0
+    totals = Totals(
+        points=round(sum(r.score.points for r in results), 2),
+        max_points=sum(r.score.max_points for r in results),
+        pounds=round(sum(r.pounds or 0.0 for r in results), 2),
+        incomplete_indicators=[r.indicator.id for r in results if r.readiness == "incomplete"],
+        by_domain=_subtotals(results, "domain"),
+        by_group=_subtotals(results, "group"),
+    )
+    return AchievementOut(
+        practice=a.practice,
+        ruleset=rs.ruleset_id,
+        local_scheme=rs.local_scheme_id,
+        view=a.period.view,
+        achievement_date=a.period.achievement_date,
+        pped=a.period.pped,
+        list_size=a.figures.list_size,
+        cpi=round(cpi, 4),
+        source=a.source,
+        totals=totals,
+        indicators=[indicator_out(r) for r in results],
+    )
+
+
+class ContractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ruleset_id: str = Field(description="A QOF year rule set, e.g. qof-2025-26")
+    local_scheme_id: str | None = Field(None, description="Optional local scheme replacing some QOF indicators")
+
+
+class ContractOut(BaseModel):
+    practice: str
+    ruleset_id: str
+    local_scheme_id: str | None
+    opted_out: list[str]
+    default: bool = Field(description="True when no contract was recorded and the default rule set applies")
+
+
+class AttestationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    activity: str = Field("", max_length=4000, description="The QI activity undertaken")
+    plan: str = Field("", max_length=4000, description="The QI plan / approach")
+    network_meetings: list[date] = Field(default_factory=list, max_length=50)
+    declared_on: date | None = None
+
+
+class AttestationOut(BaseModel):
+    practice: str
+    ruleset: str
+    indicator_id: str
+    achieved: bool
+    points: float
+    max_points: float
+    pounds: float | None
+    reasons: list[str]

@@ -1,0 +1,203 @@
+"""Worklists: open gaps per indicator with the why-trace, the cross-indicator next-best list, time-sensitive gaps."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from services.indicators.api.deps import KernelDep, Reader, decode_cursor, encode_cursor
+from services.indicators.service.achievement import achievement
+from services.indicators.service.worklists import (
+    Item,
+    indicator_worklist,
+    next_best,
+    time_sensitive,
+    value_of,
+)
+from services.indicators.store.models import audit_log
+from shared.audit import audit
+from shared.problems import not_found
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1/practices/{ods}", tags=["worklists"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+class GapItem(BaseModel):
+    patient_id: str
+    indicator_id: str
+    why: dict[str, Any] = Field(description="The rule step that decided, with the code, date and value")
+    closes: str | None = Field(description="What would close the gap")
+    invites_so_far: int
+    invites_needed: int | None
+    one_more_invite_makes_pca: bool
+    deadline: date | None
+    deadline_text: str | None
+    days_left: int | None
+
+
+def gap_item(i: Item) -> GapItem:
+    g = i.gap or {}
+    return GapItem(
+        patient_id=i.patient_id,
+        indicator_id=i.indicator_id,
+        why=i.trace,
+        closes=g.get("closes"),
+        invites_so_far=int(g.get("invites_so_far") or 0),
+        invites_needed=g.get("invites_needed"),
+        one_more_invite_makes_pca=bool(g.get("one_more_invite_makes_pca")),
+        deadline=g.get("deadline"),
+        deadline_text=g.get("deadline_text") or None,
+        days_left=i.days_left,
+    )
+
+
+class WorklistOut(BaseModel):
+    practice: str
+    indicator_id: str
+    achievement_date: date
+    numerator: int
+    denominator: int
+    achievement_pct: float | None
+    lower_threshold: float | None
+    upper_threshold: float | None
+    patients_to_lower_threshold: int
+    patients_to_upper_threshold: int
+    open_gaps: int
+    pounds_to_upper_threshold: float | None
+    pounds_per_remaining_patient: float | None
+    pounds_next_patient: float | None
+    items: list[GapItem]
+    next_cursor: str | None
+
+
+@router.get(
+    "/indicators/{indicator_id}/worklist",
+    response_model=WorklistOut,
+    summary="Patients in the denominator but not the numerator, why, and what closes the gap",
+)
+async def worklist(
+    ods: str,
+    indicator_id: str,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    principal: Reader,
+    cursor: str | None = None,
+    limit: Limit = 100,
+) -> WorklistOut:
+    offset = decode_cursor(cursor)
+    practice = ods.upper()
+    async with rt.sessions() as s, s.begin():
+        a = await achievement(s, kernel, practice)
+        r = a.result(indicator_id)
+        if r is None:
+            raise not_found(f"Indicator {indicator_id} in this practice's contract")
+        items = await indicator_worklist(s, a, r, a.period.achievement_date)
+        await audit(s, audit_log, principal, "worklist.read", r.indicator.id, practice=practice)
+    v = value_of(r, a)
+    page = items[offset : offset + limit]
+    ind = r.indicator
+    return WorklistOut(
+        practice=practice,
+        indicator_id=ind.id,
+        achievement_date=a.period.achievement_date,
+        numerator=r.score.numerator,
+        denominator=r.score.denominator,
+        achievement_pct=None if r.score.achievement_pct is None else round(r.score.achievement_pct, 2),
+        lower_threshold=ind.lower_threshold.value if ind.lower_threshold else None,
+        upper_threshold=ind.upper_threshold.value if ind.upper_threshold else None,
+        patients_to_lower_threshold=v.patients_to_lower,
+        patients_to_upper_threshold=v.patients_to_upper,
+        open_gaps=v.open_gaps,
+        pounds_to_upper_threshold=v.gbp_to_upper,
+        pounds_per_remaining_patient=v.gbp_per_patient,
+        pounds_next_patient=v.gbp_next_patient,
+        items=[gap_item(i) for i in page],
+        next_cursor=encode_cursor(offset + limit) if offset + limit < len(items) else None,
+    )
+
+
+class RankedGap(BaseModel):
+    indicator_id: str
+    pounds: float
+    closes: str | None
+    days_left: int | None
+
+
+class RankedPatient(BaseModel):
+    patient_id: str
+    pounds: float = Field(description="Sum over the patient's open gaps of each indicator's £ per remaining patient")
+    gaps: list[RankedGap]
+
+
+class NextBestOut(BaseModel):
+    practice: str
+    achievement_date: date
+    items: list[RankedPatient]
+    next_cursor: str | None
+
+
+@router.get(
+    "/worklist/next-best",
+    response_model=NextBestOut,
+    summary="Patients ranked by the £ one review could unlock across all their open gaps",
+)
+async def worklist_next_best(
+    ods: str, rt: RuntimeDep, kernel: KernelDep, principal: Reader, cursor: str | None = None, limit: Limit = 100
+) -> NextBestOut:
+    offset = decode_cursor(cursor)
+    practice = ods.upper()
+    async with rt.sessions() as s, s.begin():
+        a = await achievement(s, kernel, practice)
+        ranked = await next_best(s, a, a.period.achievement_date)
+        await audit(s, audit_log, principal, "worklist.read", "next-best", practice=practice)
+    page = ranked[offset : offset + limit]
+    return NextBestOut(
+        practice=practice,
+        achievement_date=a.period.achievement_date,
+        items=[
+            RankedPatient(
+                patient_id=x.patient_id,
+                pounds=x.gbp,
+                gaps=[
+                    RankedGap(
+                        indicator_id=g["indicator_id"], pounds=g["gbp"], closes=g["closes"], days_left=g["days_left"]
+                    )
+                    for g in x.gaps
+                ],
+            )
+            for x in page
+        ],
+        next_cursor=encode_cursor(offset + limit) if offset + limit < len(ranked) else None,
+    )
+
+
+class TimeSensitiveOut(BaseModel):
+    practice: str
+    achievement_date: date
+    items: list[GapItem]
+    next_cursor: str | None
+
+
+@router.get(
+    "/worklist/time-sensitive", response_model=TimeSensitiveOut, summary="Open gaps with a deadline, soonest first"
+)
+async def worklist_time_sensitive(
+    ods: str, rt: RuntimeDep, kernel: KernelDep, principal: Reader, cursor: str | None = None, limit: Limit = 100
+) -> TimeSensitiveOut:
+    offset = decode_cursor(cursor)
+    practice = ods.upper()
+    async with rt.sessions() as s, s.begin():
+        a = await achievement(s, kernel, practice)
+        items = await time_sensitive(s, a, a.period.achievement_date)
+        await audit(s, audit_log, principal, "worklist.read", "time-sensitive", practice=practice)
+    page = items[offset : offset + limit]
+    return TimeSensitiveOut(
+        practice=practice,
+        achievement_date=a.period.achievement_date,
+        items=[gap_item(i) for i in page],
+        next_cursor=encode_cursor(offset + limit) if offset + limit < len(items) else None,
+    )

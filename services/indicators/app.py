@@ -1,0 +1,47 @@
+"""Indicators service: factory and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.indicators.api import achievement, benchmarks, exports, manage, rulesets, worklists
+from services.indicators.events import handlers
+from services.indicators.service.kernel import Kernel
+from services.indicators.store.models import events
+from shared.service import ServiceSpec, create_service_app
+from shared.settings import ServiceSettings, settings_for
+
+SERVICE = "indicators"
+
+
+def create_app(
+    settings: ServiceSettings | None = None, *, today: Callable[[], date] | None = None, kernel: Kernel | None = None
+) -> FastAPI:
+    """``today`` pins the service clock (tests); ``kernel`` reuses compiled rule sets across apps."""
+    kern = kernel or Kernel(today=today or date.today)
+    if today is not None:
+        kern.today = today
+    spec = ServiceSpec(
+        name=SERVICE,
+        title="QOF Indicators",
+        description="Per-patient QOF indicator outcomes kept current from record events; achievement, points "
+        "and £ per practice; worklists, projections, what-if, exports and ICB benchmarks.",
+        tables=events,
+        migrations_dir=Path(__file__).parent / "migrations",
+        routers=[
+            achievement.router,
+            worklists.router,
+            manage.router,
+            exports.router,
+            rulesets.router,
+            benchmarks.router,
+        ],
+        handlers=handlers(kern),
+    )
+    app = create_service_app(spec, settings or settings_for(SERVICE))
+    app.state.kernel = kern
+    return app

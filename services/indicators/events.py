@@ -1,0 +1,119 @@
+"""Events of the indicators service.
+
+Consumes ``patient.registered|updated|deregistered``, ``code.recorded``, ``code.retracted`` and
+``register.changed``: each handler applies the change to the stored per-patient state and re-evaluates that
+patient only, in the consumer's transaction (see :mod:`services.indicators.service.evaluation`).
+Publishes ``patient.gap.changed`` (internal) and ``indicator.updated`` (analytics: aggregates only).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.indicators.service.evaluation import refresh
+from services.indicators.service.kernel import Kernel
+from services.indicators.store.models import CodedEvent, Patient, RegisterMember
+from services.indicators.store.state import SEX, upsert
+from shared.events.consumer import Handler
+from shared.events.envelope import Envelope
+from shared.events.schemas import CodeRecorded, CodeRetracted, EventPayload, PatientState, RegisterChanged
+
+PUBLISHES = ("patient.gap.changed", "indicator.updated")
+CONSUMES = (
+    "patient.registered",
+    "patient.updated",
+    "patient.deregistered",
+    "code.recorded",
+    "code.retracted",
+    "register.changed",
+)
+
+
+def handlers(kernel: Kernel) -> dict[str, Handler]:
+    async def on_patient(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
+        assert isinstance(payload, PatientState)
+        await upsert(
+            session,
+            Patient.__table__,
+            [
+                {
+                    "patient_id": payload.patient_id,
+                    "practice_ods": payload.practice_ods,
+                    "date_of_birth": payload.date_of_birth,
+                    "sex": SEX.get(payload.sex, "U"),
+                    "registered_on": payload.registered_on,
+                    "deregistered_on": payload.deregistered_on,
+                    "died_on": payload.died_on,
+                }
+            ],
+            ("patient_id",),
+        )
+        # The list size (CPI) may have moved: re-score the practice even if no outcome changed.
+        await refresh(session, kernel, payload.practice_ods, [payload.patient_id], rescore=True)
+
+    async def on_recorded(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
+        assert isinstance(payload, CodeRecorded)
+        rows = [
+            {
+                "entry_id": e.entry_id,
+                "practice_ods": payload.practice_ods,
+                "patient_id": payload.patient_id,
+                "code": e.code,
+                "effective_date": e.effective_date,
+                "value": e.value,
+                "relevant": e.code in kernel.relevant_codes,
+                "retracted": False,
+            }
+            for e in payload.entries
+        ]
+        # A correction may replace a relevant code with one no rule reads: that still changes the outcome.
+        was_relevant = await session.scalar(
+            select(func.count())
+            .select_from(CodedEvent)
+            .where(CodedEvent.entry_id.in_([r["entry_id"] for r in rows]), CodedEvent.relevant.is_(True))
+        )
+        await upsert(session, CodedEvent.__table__, rows, ("entry_id",))
+        if was_relevant or any(r["relevant"] for r in rows):
+            await refresh(session, kernel, payload.practice_ods, [payload.patient_id])
+
+    async def on_retracted(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
+        assert isinstance(payload, CodeRetracted)
+        await session.execute(
+            update(CodedEvent)
+            .where(CodedEvent.entry_id.in_(payload.entry_ids), CodedEvent.patient_id == payload.patient_id)
+            .values(retracted=True)
+        )
+        await refresh(session, kernel, payload.practice_ods, [payload.patient_id])
+
+    async def on_register(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
+        assert isinstance(payload, RegisterChanged)
+        t = RegisterMember.__table__
+        if payload.on_register:
+            await upsert(
+                session,
+                t,
+                [
+                    {
+                        "patient_id": payload.patient_id,
+                        "register_id": payload.register_id,
+                        "practice_ods": payload.practice_ods,
+                        "as_of": payload.as_of,
+                    }
+                ],
+                ("patient_id", "register_id"),
+            )
+        else:
+            await session.execute(
+                delete(t).where(t.c.patient_id == payload.patient_id, t.c.register_id == payload.register_id)
+            )
+        await refresh(session, kernel, payload.practice_ods, [payload.patient_id])
+
+    return {
+        "patient.registered": on_patient,
+        "patient.updated": on_patient,
+        "patient.deregistered": on_patient,
+        "code.recorded": on_recorded,
+        "code.retracted": on_retracted,
+        "register.changed": on_register,
+    }

@@ -1,0 +1,92 @@
+"""The practice's achievement on a date: from the stored outcomes when they are for that date, else live."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.indicators.domain import IndicatorsError, apdf, cpi
+from services.indicators.service.evaluation import (
+    THREAD_ABOVE,
+    attestations_of,
+    evaluate,
+    periods,
+    practice_figures,
+)
+from services.indicators.service.kernel import Kernel, Period
+from services.indicators.service.scoring import (
+    PracticeFigures,
+    Result,
+    contract_indicators,
+    count_outcomes,
+    score_all,
+)
+from services.indicators.store.models import Outcome
+from services.indicators.store.state import ContractChoice, contract_of, load_patients, outcome_counts
+
+
+@dataclass(frozen=True)
+class Achievement:
+    practice: str
+    contract: ContractChoice
+    period: Period
+    figures: PracticeFigures
+    results: list[Result]
+    source: str  # stored | live
+
+    def result(self, indicator_id: str) -> Result | None:
+        return next((r for r in self.results if r.indicator.id == indicator_id.upper()), None)
+
+
+async def stored_date(session: AsyncSession, practice: str) -> date | None:
+    return await session.scalar(select(func.max(Outcome.achievement_date)).where(Outcome.practice_ods == practice))
+
+
+async def achievement(
+    session: AsyncSession,
+    kernel: Kernel,
+    practice: str,
+    *,
+    on: date | None = None,
+    view: str = "today",
+    contract: ContractChoice | None = None,
+) -> Achievement:
+    contract = contract or await contract_of(session, practice, kernel)
+    period_of = periods(kernel, contract, on=on, view=view)
+    period = period_of[contract.ruleset_id]
+    stored = await stored_date(session, practice)
+    if stored is None or stored == period.achievement_date:
+        counts = await outcome_counts(session, practice)
+        source = "stored"
+    else:
+        patients = await load_patients(session, practice, kernel)
+        if len(patients) > THREAD_ABOVE:
+            pairs = await asyncio.to_thread(evaluate, kernel, contract, patients, period_of)
+        else:
+            pairs = evaluate(kernel, contract, patients, period_of)
+        counts = count_outcomes(pairs)
+        source = "live"
+    figs = await practice_figures(session, kernel, practice, period.achievement_date)
+    indicators = contract_indicators(kernel, practice, contract.ruleset_id, contract.local_scheme_id)
+    results = score_all(kernel, indicators, counts, figs, await attestations_of(session, practice))
+    return Achievement(practice, contract, period, figs, results, source)
+
+
+def value_factor(r: Result, figs: PracticeFigures) -> float | None:
+    """£ per point for this indicator at this practice (£/point × CPI × APDF where adjusted)."""
+    s = r.ruleset.settings
+    try:
+        factor = s.pound_per_point.value * cpi(figs.list_size, s.national_average_list_size.value)
+        if r.indicator.prevalence_adjusted.value:
+            group = r.indicator.prevalence_group
+            nat = s.national_prevalence.by_group.get(group) if group else None
+            if group is None or nat is None:
+                return None
+            factor *= apdf(figs.register_sizes.get(group, 0), figs.list_size, nat)
+        return factor
+    except IndicatorsError:
+        return None

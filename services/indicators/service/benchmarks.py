@@ -1,0 +1,93 @@
+"""ICB benchmarks: per practice and per PCN aggregates with small-number suppression.
+
+Counts of 7 or fewer are withheld (``null`` with ``suppressed: true``); the others are rounded to the nearest
+5. Achievement % is computed from the unrounded counts, and withheld when either of its counts is withheld
+(a percentage beside a known denominator would give the small numerator back). No patient ids, ever.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.indicators.store.models import IndicatorState
+
+MAPPINGS = (
+    Path(__file__).resolve().parents[3] / "shared" / "reference" / "nhsd-qof-metadata" / "QOF_MANUAL_MAPPINGS.csv"
+)
+SUPPRESS_AT_OR_BELOW = 7
+ROUND_TO = 5
+
+
+@dataclass(frozen=True)
+class Org:
+    practice: str
+    pcn: str
+    icb: str
+
+
+@lru_cache(maxsize=1)
+def practice_map() -> dict[str, Org]:
+    with MAPPINGS.open(newline="", encoding="utf-8-sig") as fh:
+        return {
+            r["PRACTICE_CODE"]: Org(r["PRACTICE_CODE"], r["PCN_ODS_CODE"], r["STP_ODS_CODE"])
+            for r in csv.DictReader(fh)
+        }
+
+
+def practices_of(icb: str) -> dict[str, Org]:
+    return {k: v for k, v in practice_map().items() if v.icb == icb.upper()}
+
+
+def disclose(n: int) -> int | None:
+    return None if n <= SUPPRESS_AT_OR_BELOW else int(ROUND_TO * round(n / ROUND_TO))
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str  # practice | pcn
+    code: str
+    pcn: str | None
+    practices: int
+    register_size: int | None
+    denominator: int | None
+    numerator: int | None
+    pcas: int | None
+    achievement_pct: float | None
+    suppressed: bool
+
+
+def _row(kind: str, code: str, pcn: str | None, practices: int, reg: int, den: int, num: int, pcas: int) -> Row:
+    shown = [disclose(x) for x in (reg, den, num, pcas)]
+    pct = None
+    if den and shown[1] is not None and shown[2] is not None:
+        pct = round(100 * num / den, 1)
+    return Row(kind, code, pcn, practices, *shown, pct, any(x is None for x in shown))  # type: ignore[arg-type]
+
+
+async def benchmarks(session: AsyncSession, icb: str, indicator_id: str, ruleset_id: str) -> list[Row]:
+    orgs = practices_of(icb)
+    st = IndicatorState.__table__.c
+    rows = (
+        await session.execute(
+            select(st.practice_ods, st.register_size, st.denominator, st.numerator, st.pcas).where(
+                st.indicator_id == indicator_id, st.ruleset_id == ruleset_id, st.practice_ods.in_(list(orgs))
+            )
+        )
+    ).all()
+    out: list[Row] = []
+    pcn: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for p, reg, den, num, pcas in sorted(rows):
+        out.append(_row("practice", p, orgs[p].pcn, 1, reg, den, num, pcas))
+        acc = pcn[orgs[p].pcn]
+        for i, v in enumerate((1, reg, den, num, pcas)):
+            acc[i] += v
+    for code, (n, reg, den, num, pcas) in sorted(pcn.items()):
+        out.append(_row("pcn", code, None, n, reg, den, num, pcas))
+    return out

@@ -1,0 +1,282 @@
+"""Keeping the stored outcomes current: the incremental path (one patient per event) and the full recompute.
+
+Both paths run the same function, ``refresh``: load the patients from storage, evaluate them with the
+contract's compiled rule sets, replace their outcome rows, announce gaps that opened or closed
+(``patient.gap.changed``), then re-score the practice from one ``GROUP BY`` over the stored outcomes and
+announce only the indicators whose aggregates moved (``indicator.updated``, at most one per indicator per
+transaction). Every refresh also writes the month's achievement snapshot of the indicators that moved
+(all of them on a full recompute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.indicators.domain import AttestationEvidence, Gap, PatientOutcome, PatientRecord, Trace
+from services.indicators.service.kernel import Kernel, Period
+from services.indicators.service.scoring import (
+    STORED_STATUS,
+    Counts,
+    PracticeFigures,
+    Result,
+    contract_indicators,
+    figures,
+    score_all,
+)
+from services.indicators.store.models import Attestation, IndicatorState, Snapshot, events
+from services.indicators.store.state import (
+    ContractChoice,
+    contract_of,
+    list_size,
+    load_patients,
+    outcome_counts,
+    register_sizes,
+    replace_outcomes,
+    stored_outcomes,
+    upsert,
+)
+from shared.events.outbox import enqueue
+from shared.events.schemas import EventPayload, IndicatorUpdated, PatientGapChanged
+
+SOURCE = "/services/indicators"
+THREAD_ABOVE = 500  # evaluate larger batches off the event loop
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    patients: int
+    outcomes: int
+    gaps_opened: int
+    gaps_closed: int
+    indicators_updated: int
+
+
+def trace_json(t: Trace) -> dict[str, Any]:
+    ev = t.evidence
+    return {
+        "rule": t.rule,
+        "text": t.text,
+        "action": t.action,
+        "evidence": None
+        if ev is None
+        else {"cluster": ev.cluster, "code": ev.code, "date": ev.date.isoformat(), "value": ev.value, "term": ev.term},
+    }
+
+
+def gap_json(g: Gap | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    return {
+        "closes": g.closes,
+        "invites_so_far": g.invites_so_far,
+        "invites_needed": g.invites_needed,
+        "one_more_invite_makes_pca": g.one_more_invite_makes_pca,
+        "deadline": g.deadline.isoformat() if g.deadline else None,
+        "deadline_text": g.deadline_text,
+    }
+
+
+def contract_engines(kernel: Kernel, contract: ContractChoice) -> list[tuple[str, frozenset[str]]]:
+    """(rule set id, indicator ids it is paid on) for the contract's QOF year and local scheme."""
+    qof = kernel.ruleset(contract.ruleset_id)
+    out = []
+    replaced: frozenset[str] = frozenset()
+    if contract.local_scheme_id:
+        local = kernel.ruleset(contract.local_scheme_id)
+        replaced = frozenset(local.replaces)
+        out.append((local.id, frozenset(i.id for i in local.indicators)))
+    out.insert(0, (qof.id, frozenset(i.id for i in qof.indicators) - replaced))
+    return out
+
+
+def evaluate(
+    kernel: Kernel, contract: ContractChoice, patients: Sequence[PatientRecord], period_of: dict[str, Period]
+) -> list[tuple[str, PatientOutcome]]:
+    out: list[tuple[str, PatientOutcome]] = []
+    for rid, wanted in contract_engines(kernel, contract):
+        engine, period = kernel.engine(rid), period_of[rid]
+        for p in patients:
+            out.extend(
+                (rid, o)
+                for o in engine.evaluate(p, period.achievement_date, pped=period.pped)
+                if o.indicator_id in wanted
+            )
+    return out
+
+
+def periods(
+    kernel: Kernel, contract: ContractChoice, *, on: date | None = None, view: str = "today"
+) -> dict[str, Period]:
+    return {rid: kernel.period(kernel.ruleset(rid), on=on, view=view) for rid, _ in contract_engines(kernel, contract)}
+
+
+async def practice_figures(session: AsyncSession, kernel: Kernel, practice: str, day: date) -> PracticeFigures:
+    return figures(kernel, day, await list_size(session, practice, day), await register_sizes(session, practice, day))
+
+
+async def attestations_of(session: AsyncSession, practice: str) -> dict[tuple[str, str], AttestationEvidence]:
+    rows = (await session.execute(select(Attestation).where(Attestation.practice_ods == practice))).scalars()
+    return {
+        (r.ruleset_id, r.indicator_id): AttestationEvidence(
+            r.activity, r.plan, tuple(date.fromisoformat(d) for d in r.network_meetings), r.declared_on
+        )
+        for r in rows
+    }
+
+
+async def score_counts(
+    session: AsyncSession, kernel: Kernel, practice: str, contract: ContractChoice, counts: Counts, day: date
+) -> list[Result]:
+    indicators = contract_indicators(kernel, practice, contract.ruleset_id, contract.local_scheme_id)
+    return score_all(
+        kernel,
+        indicators,
+        counts,
+        await practice_figures(session, kernel, practice, day),
+        await attestations_of(session, practice),
+    )
+
+
+async def refresh(
+    session: AsyncSession, kernel: Kernel, practice: str, patient_ids: Iterable[str] | None, *, rescore: bool = False
+) -> RefreshResult:
+    """Re-evaluate these patients (all when None) and bring outcomes, aggregates and snapshots up to date."""
+    ids = None if patient_ids is None else sorted(set(patient_ids))
+    contract = await contract_of(session, practice, kernel)
+    period_of = periods(kernel, contract)
+    patients = await load_patients(session, practice, kernel, ids)
+    if len(patients) > THREAD_ABOVE:
+        pairs = await asyncio.to_thread(evaluate, kernel, contract, patients, period_of)
+    else:
+        pairs = evaluate(kernel, contract, patients, period_of)
+    rows = [
+        {
+            "patient_id": o.patient_id,
+            "ruleset_id": rid,
+            "indicator_id": o.indicator_id,
+            "practice_ods": practice,
+            "status": STORED_STATUS[o.status],
+            "field": o.field,
+            "trace": trace_json(o.trace),
+            "gap": gap_json(o.gap),
+            "deadline": o.gap.deadline if o.gap else None,
+            "achievement_date": period_of[rid].achievement_date,
+        }
+        for rid, o in pairs
+    ]
+    old = await stored_outcomes(session, practice, ids)
+    if ids is not None and not rows and not old and not rescore:
+        return RefreshResult(len(patients), 0, 0, 0, 0)
+    new = {(r["patient_id"], r["ruleset_id"], r["indicator_id"]): r for r in rows}
+    payloads: list[EventPayload] = []
+    opened = closed = 0
+    for key in old.keys() | new.keys():
+        was = old.get(key, {}).get("status") == "denominator_only"
+        now = key in new and new[key]["status"] == "denominator_only"
+        if was == now:
+            continue
+        pid, rid, iid = key
+        ind = kernel.ruleset(rid).indicator(iid)
+        src = new[key] if now else old[key]
+        gap = src.get("gap") or {}
+        payloads.append(
+            PatientGapChanged(
+                practice_ods=practice,
+                patient_id=pid,
+                indicator_id=iid,
+                ruleset=rid,
+                open=now,
+                reason=(src.get("trace") or {}).get("text"),
+                action=gap.get("closes"),
+                register_id=ind.register,
+                invitations_this_year=int(gap.get("invites_so_far") or 0),
+                deadline=date.fromisoformat(gap["deadline"]) if gap.get("deadline") else None,
+            )
+        )
+        opened += now
+        closed += not now
+    await replace_outcomes(session, practice, ids, rows)
+    updated = await publish_aggregates(session, kernel, practice, contract, full=ids is None, out=payloads)
+    await enqueue(session, events, payloads, source=SOURCE)
+    return RefreshResult(len(patients), len(rows), opened, closed, updated)
+
+
+def _state(r: Result, day: date) -> dict[str, Any]:
+    s = r.score
+    return {
+        "achievement_date": day,
+        "register_size": s.register_size,
+        "denominator": s.denominator,
+        "numerator": s.numerator,
+        "pcas": r.pcas_total,
+        "achievement_pct": None if s.achievement_pct is None else round(s.achievement_pct, 6),
+        "points": round(s.points, 6),
+        "pounds": None if r.pounds is None else round(r.pounds, 2),
+    }
+
+
+async def publish_aggregates(
+    session: AsyncSession,
+    kernel: Kernel,
+    practice: str,
+    contract: ContractChoice,
+    *,
+    full: bool,
+    out: list[EventPayload],
+) -> int:
+    """Re-score from the stored outcomes; store and announce the indicators whose aggregates moved."""
+    day = periods(kernel, contract)[contract.ruleset_id].achievement_date
+    results = await score_counts(session, kernel, practice, contract, await outcome_counts(session, practice), day)
+    st = IndicatorState.__table__
+    stored = {
+        (r.ruleset_id, r.indicator_id): r
+        for r in (await session.execute(select(st).where(st.c.practice_ods == practice))).all()
+    }
+    keep = {(r.ruleset.id, r.indicator.id) for r in results}
+    gone = [k for k in stored if k not in keep]
+    for rid, iid in gone:
+        await session.execute(
+            delete(st).where(st.c.practice_ods == practice, st.c.ruleset_id == rid, st.c.indicator_id == iid)
+        )
+    changed: list[dict[str, Any]] = []
+    snaps: list[dict[str, Any]] = []
+    for r in results:
+        if r.readiness == "incomplete":
+            continue
+        state = _state(r, day)
+        key = (r.ruleset.id, r.indicator.id)
+        before = stored.get(key)
+        row = {"practice_ods": practice, "ruleset_id": key[0], "indicator_id": key[1], **state}
+        moved = before is None or any(getattr(before, k) != v for k, v in state.items() if k != "achievement_date")
+        if moved or full:
+            snaps.append({**row, "month": day.strftime("%Y-%m")})
+        if not moved and before is not None and before.achievement_date == day:
+            continue
+        changed.append(row)
+        if moved:
+            out.append(
+                IndicatorUpdated(
+                    practice_ods=practice,
+                    indicator_id=key[1],
+                    ruleset=key[0],
+                    achievement_date=day,
+                    register_size=state["register_size"],
+                    denominator=state["denominator"],
+                    numerator=state["numerator"],
+                    pcas=state["pcas"],
+                    achievement_pct=state["achievement_pct"],
+                    points=state["points"],
+                    max_points=r.score.max_points,
+                    pounds=state["pounds"],
+                )
+            )
+    await upsert(session, st, changed, ("practice_ods", "ruleset_id", "indicator_id"))
+    await upsert(session, Snapshot.__table__, snaps, ("practice_ods", "ruleset_id", "indicator_id", "month"))
+    return sum(1 for p in out if isinstance(p, IndicatorUpdated))

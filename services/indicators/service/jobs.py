@@ -1,0 +1,56 @@
+"""Full recomputes: synchronous for small practices, otherwise a background job with a status row."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from fastapi import FastAPI
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.indicators.service.evaluation import RefreshResult, refresh
+from services.indicators.service.kernel import Kernel
+from services.indicators.store.models import Patient, RecomputeJob
+from shared.db import utcnow
+
+SYNC_LIMIT = 5000  # patients: above this a recompute runs as a job
+log = logging.getLogger("qof.indicators")
+
+
+async def practice_patients(session: AsyncSession, practice: str) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(Patient).where(Patient.practice_ods == practice)) or 0
+    )
+
+
+async def run_job(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession], kernel: Kernel, job_id: str, practice: str
+) -> None:
+    started = time.perf_counter()
+    async with sessions() as s, s.begin():
+        await s.execute(update(RecomputeJob).where(RecomputeJob.id == job_id).values(status="running"))
+    try:
+        async with sessions() as s, s.begin():
+            result = await refresh(s, kernel, practice, None)
+        values: dict[str, object] = {"status": "done", "patients": result.patients, "outcomes": result.outcomes}
+    except Exception as exc:
+        log.error("recompute failed", extra={"job": job_id, "error": type(exc).__name__})
+        values = {"status": "failed", "error": type(exc).__name__}
+    values |= {"seconds": round(time.perf_counter() - started, 3), "finished_at": utcnow()}
+    async with sessions() as s, s.begin():
+        await s.execute(update(RecomputeJob).where(RecomputeJob.id == job_id).values(**values))
+    app.state.runtime.events_written()
+
+
+def start_job(app: FastAPI, kernel: Kernel, job_id: str, practice: str) -> None:
+    tasks: set[asyncio.Task[None]] = app.state.__dict__.setdefault("_indicator_jobs", set())
+    task = asyncio.create_task(run_job(app, app.state.runtime.sessions, kernel, job_id, practice))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def recompute_now(sessions: async_sessionmaker[AsyncSession], kernel: Kernel, practice: str) -> RefreshResult:
+    async with sessions() as s, s.begin():
+        return await refresh(s, kernel, practice, None)

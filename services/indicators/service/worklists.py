@@ -1,0 +1,132 @@
+"""Worklists: who is in the denominator but not the numerator, why, what closes the gap, and what it is worth.
+
+``gbp_per_patient`` of an indicator is the £ still to earn up to the upper threshold divided by the patients
+needed to reach it (PCIT's "value per remaining patient"); below the lower threshold each of those patients is
+worth the same share, so the ranking does not stall at 0 £ while the practice climbs to the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.indicators.service.achievement import Achievement, value_factor
+from services.indicators.service.scoring import Result
+from services.indicators.store.models import Outcome
+
+
+@dataclass(frozen=True)
+class Value:
+    patients_to_lower: int
+    patients_to_upper: int
+    open_gaps: int
+    gbp_to_upper: float | None
+    gbp_per_patient: float | None
+    gbp_next_patient: float | None  # the marginal £ of one more patient in the numerator
+
+
+def needed(numerator: int, denominator: int, threshold_pct: float) -> int:
+    """Patients to add to the numerator so that achievement reaches ``threshold_pct``."""
+    if denominator == 0:
+        return 0
+    return max(0, math.ceil(threshold_pct * denominator / 100 - numerator - 1e-9))
+
+
+def value_of(r: Result, a: Achievement) -> Value:
+    s, ind = r.score, r.indicator
+    open_gaps = s.denominator - s.numerator
+    if ind.kind != "patient" or ind.lower_threshold is None or ind.upper_threshold is None:
+        return Value(0, 0, open_gaps, None, None, None)
+    lo, hi = ind.lower_threshold.value, ind.upper_threshold.value
+    to_lo, to_hi = needed(s.numerator, s.denominator, lo), needed(s.numerator, s.denominator, hi)
+    factor = value_factor(r, a.figures)
+    if factor is None or s.denominator == 0:
+        return Value(to_lo, to_hi, open_gaps, None, None, None)
+    remaining = (s.max_points - s.points) * factor
+    per = remaining / to_hi if to_hi else 0.0
+    nxt_pct = 100.0 * (s.numerator + 1) / s.denominator
+    nxt = (
+        (min(s.max_points, max(0.0, (nxt_pct - lo) / (hi - lo) * s.max_points)) - s.points) * factor
+        if s.numerator < s.denominator
+        else 0.0
+    )
+    return Value(to_lo, to_hi, open_gaps, round(remaining, 2), round(per, 2), round(max(0.0, nxt), 2))
+
+
+def _days_left(gap: dict[str, Any] | None, today: date) -> int | None:
+    if not gap or not gap.get("deadline"):
+        return None
+    return (date.fromisoformat(gap["deadline"]) - today).days
+
+
+@dataclass(frozen=True)
+class Item:
+    patient_id: str
+    indicator_id: str
+    trace: dict[str, Any]
+    gap: dict[str, Any] | None
+    days_left: int | None
+
+
+async def open_gaps(
+    session: AsyncSession, practice: str, indicator: tuple[str, str] | None = None, *, deadline_only: bool = False
+) -> list[Any]:
+    oc = Outcome.__table__.c
+    q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.trace, oc.gap, oc.deadline).where(
+        oc.practice_ods == practice, oc.status == "denominator_only"
+    )
+    if indicator is not None:
+        q = q.where(oc.ruleset_id == indicator[0], oc.indicator_id == indicator[1])
+    if deadline_only:
+        q = q.where(oc.deadline.is_not(None))
+    return list(await session.execute(q.order_by(oc.patient_id)))
+
+
+async def indicator_worklist(session: AsyncSession, a: Achievement, r: Result, today: date) -> list[Item]:
+    rows = await open_gaps(session, a.practice, (r.ruleset.id, r.indicator.id))
+    return [Item(x.patient_id, x.indicator_id, x.trace, x.gap, _days_left(x.gap, today)) for x in rows]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    patient_id: str
+    gbp: float
+    gaps: list[dict[str, Any]]
+
+
+async def next_best(session: AsyncSession, a: Achievement, today: date) -> list[Ranked]:
+    values = {(r.ruleset.id, r.indicator.id): value_of(r, a) for r in a.results if r.readiness != "incomplete"}
+    per: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for x in await open_gaps(session, a.practice):
+        v = values.get((x.ruleset_id, x.indicator_id))
+        if v is None:
+            continue
+        per[x.patient_id].append(
+            {
+                "indicator_id": x.indicator_id,
+                "gbp": v.gbp_per_patient or 0.0,
+                "closes": (x.gap or {}).get("closes"),
+                "days_left": _days_left(x.gap, today),
+            }
+        )
+    ranked = [Ranked(pid, round(sum(g["gbp"] for g in gaps), 2), gaps) for pid, gaps in per.items()]
+    ranked.sort(key=lambda x: (-x.gbp, x.patient_id))
+    return ranked
+
+
+async def time_sensitive(session: AsyncSession, a: Achievement, today: date) -> list[Item]:
+    wanted = {(r.ruleset.id, r.indicator.id) for r in a.results}
+    items = [
+        Item(x.patient_id, x.indicator_id, x.trace, x.gap, _days_left(x.gap, today))
+        for x in await open_gaps(session, a.practice, deadline_only=True)
+        if (x.ruleset_id, x.indicator_id) in wanted
+    ]
+    items = [i for i in items if i.days_left is not None and i.days_left >= 0]
+    items.sort(key=lambda i: (i.days_left, i.patient_id, i.indicator_id))
+    return items

@@ -1,0 +1,176 @@
+"""Indicators' own tables. Event handlers and the full recompute write them through Core in bulk."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.audit import audit_table
+from shared.db import new_id, utcnow
+from shared.events.outbox import event_tables
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Patient(Base):
+    """Demographics as announced by ``patient.*`` events (internal id only; no NHS number, no name)."""
+
+    __tablename__ = "patients"
+
+    patient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    practice_ods: Mapped[str] = mapped_column(String(10), index=True)
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))  # F | M | U, as the engine reads it
+    registered_on: Mapped[date] = mapped_column(Date)
+    deregistered_on: Mapped[date | None] = mapped_column(Date)
+    died_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodedEvent(Base):
+    """One coded entry of a patient; retraction sets ``retracted``. ``relevant``: a rule set reads the code."""
+
+    __tablename__ = "coded_events"
+    __table_args__ = (
+        Index("ix_coded_events_patient", "patient_id", "relevant"),
+        Index("ix_coded_events_practice", "practice_ods", "relevant"),
+    )
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    practice_ods: Mapped[str] = mapped_column(String(10))
+    patient_id: Mapped[str] = mapped_column(String(36))
+    code: Mapped[str] = mapped_column(String(18))
+    effective_date: Mapped[date] = mapped_column(Date)
+    value: Mapped[float | None] = mapped_column(Float)
+    relevant: Mapped[bool] = mapped_column(Boolean, default=True)
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RegisterMember(Base):
+    """Register membership as announced by ``register.changed``, keyed by the registers service's ids."""
+
+    __tablename__ = "register_members"
+    __table_args__ = (Index("ix_register_members_practice", "practice_ods", "register_id"),)
+
+    patient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    register_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    practice_ods: Mapped[str] = mapped_column(String(10))
+    as_of: Mapped[date] = mapped_column(Date)
+
+
+class Outcome(Base):
+    """One patient's current outcome on one indicator of the practice's contract."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (Index("ix_outcomes_practice_indicator", "practice_ods", "ruleset_id", "indicator_id", "status"),)
+
+    patient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ruleset_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    practice_ods: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16))  # numerator | denominator_only | pca | excluded
+    field: Mapped[str | None] = mapped_column(String(40))  # PCA / exclusion field, e.g. DMPCADEC
+    trace: Mapped[dict[str, Any]] = mapped_column(JSON)
+    gap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    achievement_date: Mapped[date] = mapped_column(Date)
+
+
+class Contract(Base):
+    """Which rule set a practice is paid on: a QOF year, optionally with a local scheme."""
+
+    __tablename__ = "contracts"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ruleset_id: Mapped[str] = mapped_column(String(60))
+    local_scheme_id: Mapped[str | None] = mapped_column(String(60))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Attestation(Base):
+    """Practice-declared evidence for an attestation indicator (QI013, QI014, ...)."""
+
+    __tablename__ = "attestations"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ruleset_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    activity: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    network_meetings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    declared_on: Mapped[date | None] = mapped_column(Date)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IndicatorState(Base):
+    """The last published aggregate per practice and indicator: what ``indicator.updated`` is diffed against."""
+
+    __tablename__ = "indicator_state"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ruleset_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    achievement_date: Mapped[date] = mapped_column(Date)
+    register_size: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+    numerator: Mapped[int] = mapped_column(Integer)
+    pcas: Mapped[int] = mapped_column(Integer)
+    achievement_pct: Mapped[float | None] = mapped_column(Float)
+    points: Mapped[float] = mapped_column(Float)
+    pounds: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Snapshot(Base):
+    """Monthly achievement per indicator (the latest figure of the month), for history and projection."""
+
+    __tablename__ = "snapshots"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ruleset_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    achievement_date: Mapped[date] = mapped_column(Date)
+    register_size: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+    numerator: Mapped[int] = mapped_column(Integer)
+    pcas: Mapped[int] = mapped_column(Integer)
+    achievement_pct: Mapped[float | None] = mapped_column(Float)
+    points: Mapped[float] = mapped_column(Float)
+    pounds: Mapped[float | None] = mapped_column(Float)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecomputeJob(Base):
+    __tablename__ = "recompute_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_ods: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    patients: Mapped[int] = mapped_column(Integer, default=0)
+    outcomes: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(String(500))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+events = event_tables(metadata)
+audit_log = audit_table(metadata)

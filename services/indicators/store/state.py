@@ -1,0 +1,184 @@
+"""Reading and writing the per-patient state: patients, coded events, registers, contracts, outcomes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.indicators.domain import CodedEvent as DomainEvent
+from services.indicators.domain import InvalidRecord, PatientRecord
+from services.indicators.service.kernel import Kernel
+from services.indicators.store.models import CodedEvent, Contract, Outcome, Patient, RegisterMember
+
+CHUNK = 500
+SEX = {"female": "F", "male": "M", "F": "F", "M": "M"}
+
+
+@dataclass(frozen=True)
+class ContractChoice:
+    ruleset_id: str
+    local_scheme_id: str | None
+    stored: bool
+
+
+async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert or update by primary key, on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    cols = [c for c in rows[0] if c not in keys]
+    for i in range(0, len(rows), CHUNK):
+        stmt = make(table).values(list(rows[i : i + CHUNK]))
+        stmt = (
+            stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols})
+            if cols
+            else stmt.on_conflict_do_nothing(index_elements=list(keys))
+        )
+        await session.execute(stmt)
+
+
+async def contract_of(session: AsyncSession, practice: str, kernel: Kernel) -> ContractChoice:
+    row = await session.get(Contract, practice)
+    if row is None:
+        return ContractChoice(kernel.default_ruleset, None, False)
+    return ContractChoice(row.ruleset_id, row.local_scheme_id, True)
+
+
+def registered_on(day: date) -> Any:
+    p = Patient.__table__.c
+    return and_(
+        p.registered_on <= day,
+        or_(p.deregistered_on.is_(None), p.deregistered_on > day),
+        or_(p.died_on.is_(None), p.died_on > day),
+    )
+
+
+async def list_size(session: AsyncSession, practice: str, day: date) -> int:
+    q = select(func.count()).select_from(Patient).where(Patient.practice_ods == practice, registered_on(day))
+    return int(await session.scalar(q) or 0)
+
+
+async def register_sizes(session: AsyncSession, practice: str, day: date) -> dict[str, int]:
+    """Registers service id -> members registered on ``day``."""
+    q = (
+        select(RegisterMember.register_id, func.count())
+        .join(Patient, Patient.patient_id == RegisterMember.patient_id)
+        .where(RegisterMember.practice_ods == practice, registered_on(day))
+        .group_by(RegisterMember.register_id)
+    )
+    return {r[0]: int(r[1]) for r in await session.execute(q)}
+
+
+async def load_patients(
+    session: AsyncSession, practice: str, kernel: Kernel, patient_ids: Iterable[str] | None = None
+) -> list[PatientRecord]:
+    """Patients of the practice (all, or these) with their live relevant coded events and registers."""
+    pc, ec, rc = Patient.__table__.c, CodedEvent.__table__.c, RegisterMember.__table__.c
+    ids = sorted(set(patient_ids)) if patient_ids is not None else None
+    people: list[Any] = []
+    events: dict[str, list[DomainEvent]] = defaultdict(list)
+    regs: dict[str, set[str]] = defaultdict(set)
+    pq = select(pc.patient_id, pc.date_of_birth, pc.sex, pc.registered_on, pc.deregistered_on, pc.died_on).where(
+        pc.practice_ods == practice
+    )
+    eq = select(ec.patient_id, ec.code, ec.effective_date, ec.value).where(
+        ec.practice_ods == practice, ec.relevant.is_(True), ec.retracted.is_(False)
+    )
+    rq = select(rc.patient_id, rc.register_id).where(rc.practice_ods == practice)
+    if ids is None:
+        people = list(await session.execute(pq))
+        for pid, code, day, value in await session.execute(eq):
+            events[pid].append(DomainEvent(code, day, value))
+        for pid, reg in await session.execute(rq):
+            regs[pid].add(reg)
+    else:
+        for i in range(0, len(ids), CHUNK):
+            part = ids[i : i + CHUNK]
+            people.extend(await session.execute(pq.where(pc.patient_id.in_(part))))
+            for pid, code, day, value in await session.execute(eq.where(ec.patient_id.in_(part))):
+                events[pid].append(DomainEvent(code, day, value))
+            for pid, reg in await session.execute(rq.where(rc.patient_id.in_(part))):
+                regs[pid].add(reg)
+    out = []
+    for pid, dob, sex, reg_on, dereg, died in people:
+        try:
+            out.append(
+                PatientRecord(
+                    pid,
+                    dob,
+                    SEX.get(sex, "U"),
+                    max(reg_on, dob),
+                    dereg,
+                    died,  # type: ignore[arg-type]
+                    kernel.engine_registers(regs.get(pid, ())),
+                    tuple(events.get(pid, ())),
+                )
+            )
+        except InvalidRecord:
+            continue
+    return out
+
+
+async def stored_outcomes(
+    session: AsyncSession, practice: str, patient_ids: Iterable[str] | None = None
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(patient, rule set, indicator) -> stored row (status, field, gap)."""
+    oc = Outcome.__table__.c
+    q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.gap, oc.trace).where(
+        oc.practice_ods == practice
+    )
+    rows: list[Any] = []
+    if patient_ids is None:
+        rows = list(await session.execute(q))
+    else:
+        ids = sorted(set(patient_ids))
+        for i in range(0, len(ids), CHUNK):
+            rows.extend(await session.execute(q.where(oc.patient_id.in_(ids[i : i + CHUNK]))))
+    return {
+        (r.patient_id, r.ruleset_id, r.indicator_id): {
+            "status": r.status,
+            "field": r.field,
+            "gap": r.gap,
+            "trace": r.trace,
+        }
+        for r in rows
+    }
+
+
+async def replace_outcomes(
+    session: AsyncSession, practice: str, patient_ids: Iterable[str] | None, rows: Sequence[dict[str, Any]]
+) -> None:
+    t = Outcome.__table__
+    if patient_ids is None:
+        await session.execute(delete(t).where(t.c.practice_ods == practice))
+    else:
+        ids = sorted(set(patient_ids))
+        for i in range(0, len(ids), CHUNK):
+            await session.execute(delete(t).where(t.c.practice_ods == practice, t.c.patient_id.in_(ids[i : i + CHUNK])))
+    for i in range(0, len(rows), 5000):
+        await session.execute(insert(t), list(rows[i : i + 5000]))
+
+
+async def outcome_counts(
+    session: AsyncSession, practice: str
+) -> dict[tuple[str, str], dict[tuple[str, str | None], int]]:
+    """(rule set, indicator) -> (status, field) -> patients, from the stored outcomes."""
+    oc = Outcome.__table__.c
+    q = (
+        select(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, func.count())
+        .where(oc.practice_ods == practice)
+        .group_by(oc.ruleset_id, oc.indicator_id, oc.status, oc.field)
+    )
+    out: dict[tuple[str, str], dict[tuple[str, str | None], int]] = defaultdict(dict)
+    for rs, ind, status, fld, n in await session.execute(q):
+        out[(rs, ind)][(status, fld)] = int(n)
+    return out

@@ -1,0 +1,111 @@
+"""Per-patient state from events: each event re-evaluates its patient, gaps and aggregates are announced,
+and a full recompute gives the same answer as the incremental path (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from services.indicators.store.models import IndicatorState, Outcome
+from tests.indicators.service.helpers import (
+    HBA1C,
+    PRACTICE,
+    deliver,
+    diabetic,
+    indicator,
+    indicators_app,
+    on_register,
+    outbox,
+    recorded,
+    registered,
+    retracted,
+)
+
+
+async def _outcomes(app, pid: str) -> dict[str, tuple[str, str | None]]:
+    async with app.state.runtime.sessions() as s:
+        rows = (await s.execute(select(Outcome).where(Outcome.patient_id == pid))).scalars()
+        return {r.indicator_id: (r.status, r.field) for r in rows}
+
+
+async def test_events_drive_outcomes_gaps_and_aggregates(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, client, headers):
+        await diabetic(app, "p1")
+        assert (await _outcomes(app, "p1"))["DM020"] == ("denominator_only", None)
+        opened = [e for e in await outbox(app, "patient.gap.changed") if e["indicator_id"] == "DM020"]
+        assert opened[-1]["open"] is True and opened[-1]["patient_id"] == "p1"
+        assert opened[-1]["action"] and opened[-1]["register_id"] == "DM_REG"
+
+        await deliver(app, recorded("p1", ("p1-a1c", HBA1C, date(2025, 11, 2), 52.0)))
+        assert (await _outcomes(app, "p1"))["DM020"] == ("numerator", None)
+        closed = [e for e in await outbox(app, "patient.gap.changed") if e["indicator_id"] == "DM020"]
+        assert closed[-1]["open"] is False
+        updates = [e for e in await outbox(app, "indicator.updated") if e["indicator_id"] == "DM020"]
+        assert updates[-1]["numerator"] == 1 and updates[-1]["denominator"] == 1
+        assert "patient_id" not in updates[-1]
+
+        # Retraction reopens the gap; a value correction on the same entry id closes it again.
+        await deliver(app, retracted("p1", "p1-a1c"))
+        assert (await _outcomes(app, "p1"))["DM020"][0] == "denominator_only"
+        await deliver(app, recorded("p1", ("p1-a1c", HBA1C, date(2025, 11, 2), 50.0)))
+        assert (await _outcomes(app, "p1"))["DM020"][0] == "numerator"
+
+        # Leaving the register removes the patient from DM indicators.
+        await deliver(app, on_register("p1", on=False))
+        assert "DM020" not in await _outcomes(app, "p1")
+
+        body = (await client.get(f"/v1/practices/{PRACTICE}/achievement", headers=headers)).json()
+        assert indicator(body, "DM020")["denominator"] == 0 and indicator(body, "DM020")["points"] == 0
+
+
+async def test_events_before_the_patient_are_kept_until_it_arrives(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, _client, _headers):
+        await deliver(app, recorded("late", ("late-a1c", HBA1C, date(2025, 12, 1), 48.0)),
+                      on_register("late"))
+        assert await _outcomes(app, "late") == {}
+        await deliver(app, registered("late"))
+        assert (await _outcomes(app, "late"))["DM020"][0] == "numerator"
+
+
+async def test_only_changed_indicators_are_announced(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, _client, _headers):
+        await diabetic(app, "a", 50.0)
+        before = len(await outbox(app, "indicator.updated"))
+        # An entry no rule reads changes nothing: no aggregate event.
+        await deliver(app, recorded("a", ("a-other", "22298006", date(2025, 12, 1), None)))
+        assert len(await outbox(app, "indicator.updated")) == before
+        await deliver(app, recorded("a", ("a-a1c", HBA1C, date(2025, 12, 1), 80.0)))
+        moved = (await outbox(app, "indicator.updated"))[before:]
+        assert {e["indicator_id"] for e in moved} == {"DM020"}  # DM021 (2025/26) is for the frail only
+
+
+async def test_full_recompute_equals_incremental(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, client, headers):
+        for i, a1c in enumerate([50.0, 60.0, 80.0, None, 57.0, 90.0]):
+            await diabetic(app, f"d{i}", a1c)
+        await deliver(app, registered("x1", dob=date(1990, 1, 1)), registered("x2", dob=date(2001, 2, 2)))
+        async with app.state.runtime.sessions() as s:
+            before = {(r.patient_id, r.indicator_id, r.status, r.field) for r in
+                      (await s.execute(select(Outcome))).scalars()}
+            state_before = {(r.indicator_id, r.numerator, r.denominator, r.points) for r in
+                            (await s.execute(select(IndicatorState))).scalars()}
+        ach_before = (await client.get(f"/v1/practices/{PRACTICE}/achievement", headers=headers)).json()
+        r = await client.post(f"/v1/practices/{PRACTICE}/recompute", headers=headers)
+        assert r.status_code == 200 and r.json()["status"] == "done" and r.json()["patients"] == 8
+        async with app.state.runtime.sessions() as s:
+            after = {(r.patient_id, r.indicator_id, r.status, r.field) for r in
+                     (await s.execute(select(Outcome))).scalars()}
+            state_after = {(r.indicator_id, r.numerator, r.denominator, r.points) for r in
+                           (await s.execute(select(IndicatorState))).scalars()}
+        assert before == after and state_before == state_after
+        ach_after = (await client.get(f"/v1/practices/{PRACTICE}/achievement", headers=headers)).json()
+        assert ach_before["indicators"] == ach_after["indicators"]
+        job = (await client.post(f"/v1/practices/{PRACTICE}/recompute?mode=async", headers=headers))
+        assert job.status_code == 202
+        for _ in range(100):
+            status = (await client.get(job.headers["Location"], headers=headers)).json()
+            if status["status"] in ("done", "failed"):
+                break
+            await __import__("asyncio").sleep(0.05)
+        assert status["status"] == "done"
