@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import date
 
 import pytest
 
 from services.indicators.domain import CodedEvent, PatientRecord, compile_ruleset, load_ruleset
 from shared.codelists import CatalogueRow, CodelistLibrary, read_catalogue
+from shared.identifiers import snomed_problem, verhoeff_check_digit
 
 PPED_25 = date(2025, 3, 31)
 PPED_26 = date(2026, 3, 31)
@@ -63,3 +65,56 @@ def q26(library: CodelistLibrary):
 def outcome(engine, p: PatientRecord, indicator: str, on: date = PPED_26):
     found = [o for o in engine.evaluate(p, on) if o.indicator_id == indicator]
     return found[0] if found else None
+
+
+def bp(d: date, s: float, di: float, home: bool = False) -> tuple[CodedEvent, ...]:
+    """A systolic and a diastolic reading on one day (plus a home-reading code when ``home``)."""
+    out = (ev(SYS, d, s), ev(DIA, d, di))
+    return (*out, ev(HOME, d)) if home else out
+
+
+def test_code(cluster: str) -> str:
+    """A Verhoeff-valid SNOMED CT concept id (long format, made-up namespace 1000099) standing for ``cluster``
+    in test codelists, for clusters whose refset is not public."""
+    item = str(zlib.crc32(cluster.encode()) % 900_000 + 100_000)
+    base = f"{item}1000099" + "10"
+    code = base + verhoeff_check_digit(base)
+    assert snomed_problem(code) is None
+    return code
+
+
+T = test_code
+test_code.__test__ = False  # type: ignore[attr-defined]
+
+
+def with_test_codelists(library: CodelistLibrary, ruleset_id: str = "qof-2025-26"):
+    """Compile ``ruleset_id`` after adding a one-code local test codelist for every cluster the library lacks,
+    so the rule LOGIC can be tested where the real codelists are not public."""
+    rs = load_ruleset(ruleset_id)
+    missing = sorted({c for m in compile_ruleset(rs, library).incomplete.values() for c in m})
+    for cluster in missing:
+        library.add_export(
+            cluster, "test", f"code,term\n{test_code(cluster)},{cluster} (test)\n", source="test", kind="local"
+        )
+    return compile_ruleset(rs, library)
+
+
+@pytest.fixture()
+def full26(library: CodelistLibrary):
+    """2025/26 with test codelists for the missing clusters (real codelists everywhere else)."""
+    return with_test_codelists(library, "qof-2025-26")
+
+
+@pytest.fixture()
+def full25(library: CodelistLibrary):
+    return with_test_codelists(library, "qof-2024-25")
+
+
+def st(engine, p: PatientRecord, indicator: str, on: date = PPED_26) -> tuple[str, str | None] | None:
+    """(status, field) of one indicator for one patient, or None if the patient is not in its population."""
+    o = outcome(engine, p, indicator, on)
+    return None if o is None else (o.status, o.field)
+
+
+NUM = ("numerator", None)
+DEN = ("denominator_only", None)
