@@ -28,7 +28,7 @@ from shared.settings import ServiceSettings, settings_for
 from shared.testing import bearer, running
 
 PRACTICE = "A81001"  # STOCKTON PCN, ICB QHM
-SAME_PCN = "A81004"
+SAME_PCN = "A81017"
 TODAY = date(2026, 1, 15)
 
 DM = "111552007"  # DM_COD

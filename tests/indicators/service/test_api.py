@@ -1,0 +1,208 @@
+"""The achievement API over a small practice: scores, worklists, exports, contracts, attestations, what-if,
+projection and ICB benchmarks (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import date
+
+from services.indicators.domain import load_ruleset
+from tests.indicators.service.helpers import (
+    DMINVITE,
+    PRACTICE,
+    SAME_PCN,
+    deliver,
+    diabetic,
+    indicator,
+    indicators_app,
+    recorded,
+    registered,
+    settings,
+)
+from shared.testing import bearer
+
+BASE = f"/v1/practices/{PRACTICE}"
+# 6 diabetics: 3 at HbA1c target (DM020 numerator), 3 in the gap; plus 14 other registered patients.
+A1C = [50.0, 55.0, 58.0, 75.0, 90.0, None]
+
+
+async def _practice(app, practice: str = PRACTICE) -> None:
+    for i, a1c in enumerate(A1C):
+        await diabetic(app, f"{practice}-d{i}", a1c, practice=practice)
+    await deliver(app, *(registered(f"{practice}-x{i}", practice=practice, dob=date(1950 + i, 3, 3))
+                         for i in range(14)))
+
+
+async def test_achievement_points_pounds_and_views(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, client, headers):
+        await _practice(app)
+        r = await client.get(f"{BASE}/achievement", headers=headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["ruleset"] == "qof-2025-26" and body["source"] == "stored"
+        assert body["achievement_date"] == "2026-01-15" and body["list_size"] == 20
+        dm = indicator(body, "DM020")
+        assert (dm["register_size"], dm["denominator"], dm["numerator"]) == (6, 6, 3)
+        assert dm["achievement_pct"] == 50.0
+        rs = load_ruleset("qof-2025-26").indicator("DM020")
+        lo, hi, g = rs.lower_threshold.value, rs.upper_threshold.value, rs.points.value
+        assert abs(dm["points"] - round(max(0.0, min(1.0, (50 - lo) / (hi - lo))) * g, 2)) < 0.01
+        assert dm["lower_threshold"]["confidence"] in ("V", "S", "U") and dm["points_provenance"]["source"]
+        # £ = points × £/point × CPI × APDF, with CPI = 20 / national list and APDF = (6 / 20) / national DM
+        settings_ = load_ruleset("qof-2025-26").settings
+        cpi = 20 / settings_.national_average_list_size.value
+        apdf = (6 / 20) / settings_.national_prevalence.by_group["DM"]
+        assert abs(dm["pounds"] - dm["points"] * settings_.pound_per_point.value * cpi * apdf) < 0.05
+        incomplete = [i for i in body["indicators"] if i["readiness"] == "incomplete"]
+        assert incomplete and all(i["missing_clusters"] and i["points"] == 0 for i in incomplete)
+        assert set(body["totals"]["incomplete_indicators"]) == {i["indicator_id"] for i in incomplete}
+        assert any(d["key"] == "DM" for d in body["totals"]["by_group"])
+
+        ye = (await client.get(f"{BASE}/achievement?view=year-end", headers=headers)).json()
+        assert ye["achievement_date"] == "2026-03-31" and ye["view"] == "year-end" and ye["source"] == "live"
+        on = (await client.get(f"{BASE}/achievement?on=2025-09-01", headers=headers)).json()
+        # On 1 September the October HbA1c results had not happened yet.
+        assert indicator(on, "DM020")["numerator"] == 0 and on["source"] == "live"
+
+        one = (await client.get(f"{BASE}/indicators/DM020", headers=headers)).json()
+        assert one["numerator"] == 3
+        assert (await client.get(f"{BASE}/indicators/NOPE1", headers=headers)).status_code == 404
+        bad = await client.get(f"{BASE}/achievement?on=yesterday", headers=headers)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "on"
+        other = await client.get(f"/v1/practices/B99999/achievement", headers=headers)
+        assert other.status_code == 403
+
+
+async def test_worklists(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, client, headers):
+        await _practice(app)
+        # One invite so far for the patient without an HbA1c.
+        await deliver(app, recorded(f"{PRACTICE}-d5", (f"{PRACTICE}-d5-inv", DMINVITE, date(2025, 11, 1), None)))
+        r = await client.get(f"{BASE}/indicators/DM020/worklist?limit=2", headers=headers)
+        assert r.status_code == 200, r.text
+        wl = r.json()
+        assert wl["open_gaps"] == 3 and len(wl["items"]) == 2 and wl["next_cursor"]
+        rs = load_ruleset("qof-2025-26").indicator("DM020")
+        assert wl["patients_to_upper_threshold"] == math.ceil(rs.upper_threshold.value * 6 / 100 - 3)
+        assert wl["pounds_per_remaining_patient"] > 0
+        page2 = (await client.get(f"{BASE}/indicators/DM020/worklist?limit=2&cursor={wl['next_cursor']}",
+                                  headers=headers)).json()
+        items = wl["items"] + page2["items"]
+        assert len(items) == 3 and page2["next_cursor"] is None
+        assert {i["patient_id"] for i in items} == {f"{PRACTICE}-d3", f"{PRACTICE}-d4", f"{PRACTICE}-d5"}
+        high = next(i for i in items if i["patient_id"] == f"{PRACTICE}-d4")
+        assert high["why"]["rule"] and high["why"]["text"] and high["why"]["action"].startswith("select")
+        assert high["closes"]
+        invited = next(i for i in items if i["patient_id"] == f"{PRACTICE}-d5")
+        assert invited["invites_so_far"] == 1 and invited["one_more_invite_makes_pca"] is True
+
+        nb = (await client.get(f"{BASE}/worklist/next-best", headers=headers)).json()
+        assert nb["items"] and nb["items"] == sorted(nb["items"], key=lambda x: -x["pounds"])
+        top = nb["items"][0]
+        assert abs(top["pounds"] - sum(g["pounds"] for g in top["gaps"])) < 0.02
+        ts = (await client.get(f"{BASE}/worklist/time-sensitive", headers=headers)).json()
+        assert ts["items"] == sorted(ts["items"], key=lambda x: x["days_left"])
+        bad = await client.get(f"{BASE}/worklist/next-best?cursor=%%%", headers=headers)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_exports_history_projection_and_what_if(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, client, headers):
+        await _practice(app)
+        await client.post(f"{BASE}/recompute", headers=headers)
+        text = (await client.get(f"{BASE}/export/publication.csv", headers=headers)).text
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert list(rows[0]) == ["PRACTICE_CODE", "INDICATOR_CODE", "MEASURE", "VALUE"]
+        dm = {r["MEASURE"]: r["VALUE"] for r in rows if r["INDICATOR_CODE"] == "DM020"}
+        assert dm["REGISTER"] == "6" and dm["DENOMINATOR"] == "6" and dm["NUMERATOR"] == "3"
+        assert dm["PCAS"] == "0" and float(dm["ACHIEVED_POINTS"]) >= 0
+        mr = (await client.get(f"{BASE}/indicators/DM020/measure-report", headers=headers)).json()
+        assert mr["resourceType"] == "MeasureReport" and mr["status"] == "complete" and mr["type"] == "summary"
+        assert mr["measure"] == "https://qof-platform.example/Measure/qof-2025-26/DM020"
+        pops = {p["code"]["coding"][0]["code"]: p["count"] for p in mr["group"][0]["population"]}
+        assert pops == {"initial-population": 6, "denominator": 6, "denominator-exclusion": 0, "numerator": 3}
+        assert mr["group"][0]["measureScore"]["value"] == 0.5
+        assert mr["period"] == {"start": "2025-04-01", "end": "2026-01-15"}
+
+        hist = (await client.get(f"{BASE}/history?indicator=DM020", headers=headers)).json()
+        assert hist["indicators"][0]["months"][-1]["month"] == "2026-01"
+        proj = (await client.get(f"{BASE}/projection", headers=headers)).json()
+        dm_proj = next(i for i in proj["indicators"] if i["indicator_id"] == "DM020")
+        assert dm_proj["projected_pct"] == 50.0 and dm_proj["method"] == "carry-forward"
+
+        wi = await client.get(f"{BASE}/what-if?ruleset=qof-2024-25", headers=headers)
+        assert wi.status_code == 200, wi.text
+        deltas = {d["indicator_id"]: d for d in wi.json()["indicators"]}
+        assert deltas["DM036"]["in_other"] is False and deltas["DM033"]["in_base"] is False
+        assert deltas["DM020"]["in_base"] and deltas["DM020"]["in_other"]
+        bad = await client.get(f"{BASE}/what-if?ruleset=qof-2099-00", headers=headers)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "ruleset"
+
+
+async def test_contract_attestation_and_rulesets(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, client, headers):
+        await _practice(app)
+        c = (await client.get(f"{BASE}/contract", headers=headers)).json()
+        assert c["ruleset_id"] == "qof-2025-26" and c["default"] is True
+        bad = await client.put(f"{BASE}/contract", json={"ruleset_id": "qof-2030-31"}, headers=headers)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "ruleset_id"
+        bad = await client.put(f"{BASE}/contract", json={"ruleset_id": "local-somerset-style-2025-26"},
+                               headers=headers)
+        assert bad.status_code == 422
+        ok = await client.put(f"{BASE}/contract", headers=headers,
+                              json={"ruleset_id": "qof-2025-26", "local_scheme_id": "local-somerset-style-2025-26"})
+        assert ok.status_code == 200 and set(ok.json()["opted_out"]) == {"DM020", "DM021", "DM036"}
+        body = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        ids = {i["indicator_id"] for i in body["indicators"]}
+        assert "LDM001" in ids and "DM020" not in ids and body["local_scheme"] == "local-somerset-style-2025-26"
+
+        # QI attestations belong to 2024/25 (retired in 2025/26).
+        r = await client.put(f"{BASE}/attestations/QI013", json={"activity": "x"}, headers=headers)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "indicator_id"
+        await client.put(f"{BASE}/contract", json={"ruleset_id": "qof-2024-25"}, headers=headers)
+        r = await client.put(f"{BASE}/attestations/QI014", headers=headers, json={
+            "activity": "Frailty QI", "plan": "PDSA cycles", "network_meetings": ["2024-05-01"]})
+        assert r.status_code == 200, r.text
+        assert r.json()["achieved"] is False and r.json()["reasons"]
+        r = await client.put(f"{BASE}/attestations/QI014", headers=headers, json={
+            "activity": "Frailty QI", "plan": "PDSA cycles", "network_meetings": ["2024-05-01", "2025-02-01"]})
+        assert r.json()["achieved"] is True and r.json()["points"] == r.json()["max_points"] > 0
+        assert r.json()["pounds"] > 0
+        read_only = bearer(app.state.settings, scopes=["indicators:read"], practices=[PRACTICE])
+        assert (await client.put(f"{BASE}/attestations/QI014", headers=read_only, json={})).status_code == 403
+
+        lst = (await client.get("/v1/rulesets", headers=headers)).json()
+        assert {r["id"] for r in lst} >= {"qof-2024-25", "qof-2025-26", "local-somerset-style-2025-26"}
+        one = (await client.get("/v1/rulesets/qof-2025-26", headers=headers)).json()
+        assert one["pound_per_point"]["confidence"] in ("V", "S", "U")
+        spec = next(i for i in one["indicator_specs"] if i["readiness"] == "incomplete")
+        assert spec["missing_clusters"]
+        assert (await client.get("/v1/rulesets/nope", headers=headers)).status_code == 404
+
+
+async def test_icb_benchmarks_suppress_and_round(database_url: str) -> None:
+    async with indicators_app(database_url) as (app, client, _headers):
+        await _practice(app)
+        for i in range(12):
+            await diabetic(app, f"{SAME_PCN}-d{i}", 50.0 if i < 9 else 80.0, practice=SAME_PCN)
+        analyst = bearer(app.state.settings, scopes=["analytics:read"], icb="QHM")
+        r = await client.get("/v1/icbs/QHM/benchmarks?indicator=DM020", headers=analyst)
+        assert r.status_code == 200, r.text
+        rows = {x["code"]: x for x in r.json()["rows"]}
+        small = rows[PRACTICE]
+        assert small["denominator"] is None and small["suppressed"] is True and small["achievement_pct"] is None
+        big = rows[SAME_PCN]
+        assert big["denominator"] == 10 and big["numerator"] == 10 and big["achievement_pct"] == 75.0
+        pcn = next(x for x in r.json()["rows"] if x["level"] == "pcn")
+        assert pcn["practices"] == 2 and pcn["denominator"] == 20 and pcn["numerator"] == 10
+        assert pcn["achievement_pct"] == round(100 * 12 / 18, 1)
+        assert "patient" not in r.text
+        other = bearer(app.state.settings, scopes=["analytics:read"], icb="QWE")
+        assert (await client.get("/v1/icbs/QHM/benchmarks?indicator=DM020", headers=other)).status_code == 403
+        practice_token = bearer(app.state.settings, scopes=["indicators:read"], practices=[PRACTICE])
+        assert (await client.get("/v1/icbs/QHM/benchmarks?indicator=DM020",
+                                 headers=practice_token)).status_code == 403
+        bad = await client.get("/v1/icbs/QHM/benchmarks?indicator=ZZZ999", headers=analyst)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "indicator"
