@@ -9,6 +9,7 @@ import math
 from datetime import date
 
 from services.indicators.domain import load_ruleset
+from shared.testing import bearer
 from tests.indicators.service.helpers import (
     DMINVITE,
     PRACTICE,
@@ -19,9 +20,7 @@ from tests.indicators.service.helpers import (
     indicators_app,
     recorded,
     registered,
-    settings,
 )
-from shared.testing import bearer
 
 BASE = f"/v1/practices/{PRACTICE}"
 # 6 diabetics: 3 at HbA1c target (DM020 numerator), 3 in the gap; plus 14 other registered patients.
@@ -71,7 +70,7 @@ async def test_achievement_points_pounds_and_views(database_url: str) -> None:
         assert (await client.get(f"{BASE}/indicators/NOPE1", headers=headers)).status_code == 404
         bad = await client.get(f"{BASE}/achievement?on=yesterday", headers=headers)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "on"
-        other = await client.get(f"/v1/practices/B99999/achievement", headers=headers)
+        other = await client.get("/v1/practices/B99999/achievement", headers=headers)
         assert other.status_code == 403
 
 
