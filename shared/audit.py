@@ -11,7 +11,8 @@ from shared.db import BigIntPK, utcnow
 
 def audit_table(metadata: MetaData) -> Table:
     return Table(
-        "audit_log", metadata,
+        "audit_log",
+        metadata,
         Column("id", BigIntPK, primary_key=True, autoincrement=True),
         Column("at", DateTime(timezone=True), nullable=False, default=utcnow),
         Column("actor", String(200), nullable=False),
@@ -23,8 +24,24 @@ def audit_table(metadata: MetaData) -> Table:
     )
 
 
-async def audit(session: AsyncSession, table: Table, principal: Principal, action: str, resource: str, *,
-                practice: str | None = None, detail: str | None = None) -> None:
+async def audit(
+    session: AsyncSession,
+    table: Table,
+    principal: Principal,
+    action: str,
+    resource: str,
+    *,
+    practice: str | None = None,
+    detail: str | None = None,
+) -> None:
     """Record an access; ``resource`` names ids (patient id, job id), never identifying values."""
-    await session.execute(insert(table).values(at=utcnow(), actor=principal.subject, action=action,
-                                               practice_ods=practice, resource=resource, detail=detail))
+    await session.execute(
+        insert(table).values(
+            at=utcnow(),
+            actor=principal.subject,
+            action=action,
+            practice_ods=practice,
+            resource=resource,
+            detail=detail,
+        )
+    )

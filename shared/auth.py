@@ -45,19 +45,32 @@ class Principal:
 
     def check_practice(self, ods: str) -> None:
         if ods.upper() not in self.practices:
-            raise Problem(403, "Forbidden", f"This token does not grant access to practice {ods}",
-                          kind="forbidden")
+            raise Problem(
+                403, "Forbidden", f"This token does not grant access to practice {ods}", kind="forbidden"
+            )
 
 
-def mint_token(settings: ServiceSettings, *, subject: str, scopes: list[str], practices: list[str] | None = None,
-               icb: str | None = None, ttl: timedelta = timedelta(hours=12)) -> str:
+def mint_token(
+    settings: ServiceSettings,
+    *,
+    subject: str,
+    scopes: list[str],
+    practices: list[str] | None = None,
+    icb: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+) -> str:
     unknown = set(scopes) - set(SCOPES)
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
     now = datetime.now(UTC)
     claims: dict[str, object] = {
-        "sub": subject, "scope": " ".join(sorted(scopes)), "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience, "iat": now, "nbf": now, "exp": now + ttl,
+        "sub": subject,
+        "scope": " ".join(sorted(scopes)),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
     }
     if practices:
         claims["practices"] = sorted({p.upper() for p in practices})
@@ -68,9 +81,14 @@ def mint_token(settings: ServiceSettings, *, subject: str, scopes: list[str], pr
 
 def decode_token(settings: ServiceSettings, token: str) -> Principal:
     try:
-        claims = jwt.decode(token, settings.jwt_secret.get_secret_value(), algorithms=["HS256"],
-                            audience=settings.jwt_audience, issuer=settings.jwt_issuer,
-                            options={"require": ["exp", "sub", "scope"]})
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=["HS256"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub", "scope"]},
+        )
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The token has expired") from None
     except jwt.PyJWTError as exc:
@@ -78,16 +96,21 @@ def decode_token(settings: ServiceSettings, token: str) -> Principal:
     practices = claims.get("practices") or []
     if not isinstance(practices, list):
         raise _unauthorized("The practices claim must be a list of ODS codes")
-    return Principal(subject=str(claims["sub"]), scopes=frozenset(str(claims["scope"]).split()),
-                     practices=frozenset(str(p).upper() for p in practices), icb=claims.get("icb"))
+    return Principal(
+        subject=str(claims["sub"]),
+        scopes=frozenset(str(claims["scope"]).split()),
+        practices=frozenset(str(p).upper() for p in practices),
+        icb=claims.get("icb"),
+    )
 
 
 def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_principal(request: Request,
-                            credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+async def current_principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Principal:
     if credentials is None:
         raise _unauthorized("A bearer token is required")
     settings: ServiceSettings = request.app.state.settings
@@ -96,7 +119,7 @@ async def current_principal(request: Request,
     return principal
 
 
-def require_scope(scope: str):  # noqa: ANN201 - returns a FastAPI dependency
+def require_scope(scope: str):
     # No ``from __future__ import annotations`` in this module: FastAPI must see these annotations as
     # objects, because they close over ``scope``.
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -107,10 +130,12 @@ def require_scope(scope: str):  # noqa: ANN201 - returns a FastAPI dependency
     return dependency
 
 
-def practice_access(scope: str):  # noqa: ANN201 - returns a FastAPI dependency
+def practice_access(scope: str):
     """Dependency for ``/v1/practices/{ods}/...`` routes: the scope and that practice in the token."""
 
-    async def dependency(ods: str, principal: Annotated[Principal, Depends(require_scope(scope))]) -> Principal:
+    async def dependency(
+        ods: str, principal: Annotated[Principal, Depends(require_scope(scope))]
+    ) -> Principal:
         principal.check_practice(ods)
         return principal
 

@@ -21,8 +21,20 @@ _PATTERNS = [
     (re.compile(r"(?<!\d)\+?44\s?\d{4}\s?\d{6}(?!\d)|(?<!\d)0\d{4}\s?\d{6}(?!\d)"), "[phone]"),
     (re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"), "[postcode]"),
 ]
-_SENSITIVE_KEYS = {"nhs_number", "name", "given_name", "family_name", "date_of_birth", "dob", "email",
-                   "phone", "mobile", "address", "postcode", "contact"}
+_SENSITIVE_KEYS = {
+    "nhs_number",
+    "name",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "dob",
+    "email",
+    "phone",
+    "mobile",
+    "address",
+    "postcode",
+    "contact",
+}
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 

@@ -10,7 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 
 HTTP_REQUESTS = Counter("qof_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram("qof_http_request_seconds", "HTTP request latency", ["service", "method", "route"])
-EVENTS_PUBLISHED = Counter("qof_events_published_total", "Events published from the outbox", ["service", "topic"])
+EVENTS_PUBLISHED = Counter(
+    "qof_events_published_total", "Events published from the outbox", ["service", "topic"]
+)
 EVENTS_CONSUMED = Counter("qof_events_consumed_total", "Events consumed", ["service", "topic", "outcome"])
 OUTBOX_PENDING = Gauge("qof_outbox_pending", "Outbox rows not yet published", ["service"])
 BROKER_UP = Gauge("qof_broker_connected", "1 when the service's producer is connected", ["service"])

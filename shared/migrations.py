@@ -39,15 +39,23 @@ def run_env(target_metadata: MetaData) -> None:
     assert url, "sqlalchemy.url must be set"
 
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
-                          render_as_batch=url.startswith("sqlite"))
+        context.configure(
+            url=url,
+            target_metadata=target_metadata,
+            literal_binds=True,
+            render_as_batch=url.startswith("sqlite"),
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
 
     def do_run(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=url.startswith("sqlite"), compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=url.startswith("sqlite"),
+            compare_type=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

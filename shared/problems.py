@@ -20,9 +20,17 @@ log = logging.getLogger("qof.http")
 
 
 class Problem(Exception):
-    def __init__(self, status: int, title: str, detail: str = "", *, kind: str | None = None,
-                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        kind: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.title = title
@@ -65,14 +73,23 @@ def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
     errors = []
     for err in raw:
         loc = list(err.get("loc", ()))
-        errors.append({"field": _field_path(loc), "reason": err.get("msg", "invalid"), "location": loc[0]
-                       if loc else "body"})
+        errors.append(
+            {
+                "field": _field_path(loc),
+                "reason": err.get("msg", "invalid"),
+                "location": loc[0] if loc else "body",
+            }
+        )
     return errors
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
-    return JSONResponse(problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM_JSON,
-                        headers=problem.headers)
+    return JSONResponse(
+        problem.body(request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -87,12 +104,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}.get(
-            exc.status_code, "HTTP error")
-        return problem_response(Problem(exc.status_code, title, str(exc.detail or ""),
-                                        headers=getattr(exc, "headers", None)), request)
+            exc.status_code, "HTTP error"
+        )
+        return problem_response(
+            Problem(exc.status_code, title, str(exc.detail or ""), headers=getattr(exc, "headers", None)),
+            request,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", extra={"error": type(exc).__name__, "route": request.url.path})
-        return problem_response(Problem(500, "Internal error", "An unexpected error occurred",
-                                        kind="internal"), request)
+        return problem_response(
+            Problem(500, "Internal error", "An unexpected error occurred", kind="internal"), request
+        )

@@ -73,15 +73,26 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         sessions = session_factory(engine)
         relay = consumer = None
         if settings.kafka_enabled:
-            relay = OutboxRelay(service=spec.name, factory=sessions, tables=spec.tables,
-                                bootstrap=settings.kafka_bootstrap, poll_seconds=settings.outbox_poll_seconds,
-                                batch_size=settings.outbox_batch_size)
+            relay = OutboxRelay(
+                service=spec.name,
+                factory=sessions,
+                tables=spec.tables,
+                bootstrap=settings.kafka_bootstrap,
+                poll_seconds=settings.outbox_poll_seconds,
+                batch_size=settings.outbox_batch_size,
+            )
             relay.start()
             if spec.handlers:
-                consumer = EventConsumer(service=spec.name, group_id=settings.consumer_group or f"qof-{spec.name}", factory=sessions,
-                                         tables=spec.tables, bootstrap=settings.kafka_bootstrap,
-                                         handlers=spec.handlers, max_attempts=settings.consumer_max_attempts,
-                                         after_commit=relay.wake)
+                consumer = EventConsumer(
+                    service=spec.name,
+                    group_id=settings.consumer_group or f"qof-{spec.name}",
+                    factory=sessions,
+                    tables=spec.tables,
+                    bootstrap=settings.kafka_bootstrap,
+                    handlers=spec.handlers,
+                    max_attempts=settings.consumer_max_attempts,
+                    after_commit=relay.wake,
+                )
                 consumer.start()
         app.state.runtime = Runtime(settings, engine, sessions, spec.tables, relay, consumer)
         if spec.on_startup:
@@ -98,8 +109,15 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 await relay.stop()
             await engine.dispose()
 
-    app = FastAPI(title=spec.title, description=spec.description, version=spec.version, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.spec = spec
     problems.install(app)
@@ -124,15 +142,18 @@ def health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: database and broker",
-                description="503 when the database is unreachable. When only the broker is away the service "
-                            "still accepts writes (events wait in the outbox) and reports `degraded`.")
+    @router.get(
+        "/readyz",
+        summary="Readiness: database and broker",
+        description="503 when the database is unreachable. When only the broker is away the service "
+        "still accepts writes (events wait in the outbox) and reports `degraded`.",
+    )
     async def readyz(rt: RuntimeDep) -> JSONResponse:
         checks: dict[str, str] = {}
         try:
             await ping(rt.engine)
             checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             checks["database"] = f"down: {type(exc).__name__}"
         if rt.relay is None:
             checks["broker"] = "disabled"

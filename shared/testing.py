@@ -22,8 +22,14 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-def bearer(settings: ServiceSettings, *, scopes: list[str], practices: list[str] | None = None,
-           icb: str | None = None, subject: str = "test-client",
-           ttl: timedelta = timedelta(hours=1)) -> dict[str, str]:
+def bearer(
+    settings: ServiceSettings,
+    *,
+    scopes: list[str],
+    practices: list[str] | None = None,
+    icb: str | None = None,
+    subject: str = "test-client",
+    ttl: timedelta = timedelta(hours=1),
+) -> dict[str, str]:
     token = mint_token(settings, subject=subject, scopes=scopes, practices=practices, icb=icb, ttl=ttl)
     return {"Authorization": f"Bearer {token}"}

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.registers.api import fhir, imports, patients, quality, records, registers
 from services.registers.events import HANDLERS
+from services.registers.store.imports import stop_import_jobs
 from services.registers.store.models import events
 from shared.service import ServiceSpec, create_service_app
 from shared.settings import ServiceSettings, settings_for
@@ -18,11 +19,12 @@ SPEC = ServiceSpec(
     name=SERVICE,
     title="QOF Registers",
     description="Patients, coded records (SNOMED CT over JSON, FHIR R4 UK Core and CSV), QOF disease registers "
-                "and coding-quality findings for each practice.",
+    "and coding-quality findings for each practice.",
     tables=events,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[patients.router, records.router, fhir.router, imports.router, registers.router, quality.router],
     handlers=HANDLERS,
+    on_shutdown=stop_import_jobs,
 )
 
 

@@ -21,24 +21,47 @@ from shared.events.consumer import Handler
 from shared.events.envelope import Envelope
 from shared.events.schemas import EventPayload, RecallSent
 
-PUBLISHES = ("patient.registered", "patient.updated", "patient.deregistered", "code.recorded", "code.retracted",
-             "register.changed")
+PUBLISHES = (
+    "patient.registered",
+    "patient.updated",
+    "patient.deregistered",
+    "code.recorded",
+    "code.retracted",
+    "register.changed",
+)
 
 
 async def on_recall_sent(session: AsyncSession, _envelope: Envelope, payload: EventPayload) -> None:
     assert isinstance(payload, RecallSent)
     if not payload.invite_codes:
         return
-    nhs = await session.scalar(select(Patient.nhs_number).where(Patient.practice_ods == payload.practice_ods,
-                                                                Patient.id == payload.patient_id))
+    nhs = await session.scalar(
+        select(Patient.nhs_number).where(
+            Patient.practice_ods == payload.practice_ods, Patient.id == payload.patient_id
+        )
+    )
     if nhs is None:
         raise LookupError("recall.sent names a patient this practice does not have")
     sent_on = payload.sent_at.date()
-    entries = [EntryIn(entry_id=f"recall:{payload.recall_id}:{c.code}", nhs_number=nhs, code=c.code,
-                       effective_date=sent_on, kind="procedure", recorded_by=f"recall:{payload.channel}")
-               for c in payload.invite_codes]
-    await ingest_entries(session, payload.practice_ods, entries, source="recall", knowledge=knowledge(),
-                         today=max(date.today(), sent_on))
+    entries = [
+        EntryIn(
+            entry_id=f"recall:{payload.recall_id}:{c.code}",
+            nhs_number=nhs,
+            code=c.code,
+            effective_date=sent_on,
+            kind="procedure",
+            recorded_by=f"recall:{payload.channel}",
+        )
+        for c in payload.invite_codes
+    ]
+    await ingest_entries(
+        session,
+        payload.practice_ods,
+        entries,
+        source="recall",
+        knowledge=knowledge(),
+        today=max(date.today(), sent_on),
+    )
 
 
 HANDLERS: dict[str, Handler] = {"recall.sent": on_recall_sent}

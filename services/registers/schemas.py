@@ -16,7 +16,9 @@ EntryKind = Literal["observation", "condition", "medication", "immunisation", "p
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr | None = None
-    mobile: str | None = Field(None, pattern=r"^\+?[0-9 ]{10,15}$", description="UK mobile, e.g. 07700 900123")
+    mobile: str | None = Field(
+        None, pattern=r"^\+?[0-9 ]{10,15}$", description="UK mobile, e.g. 07700 900123"
+    )
     address: str | None = Field(None, max_length=400)
     postcode: str | None = Field(None, max_length=10)
     allow_sms: bool = True
@@ -85,8 +87,10 @@ class BatchResult(BaseModel):
     created: int
     corrected: int
     unchanged: int
-    flags: list[EntryFlag] = Field(default_factory=list, description="Accepted entries worth a look "
-                                   "(e.g. a code not in any known codelist)")
+    flags: list[EntryFlag] = Field(
+        default_factory=list,
+        description="Accepted entries worth a look (e.g. a code not in any known codelist)",
+    )
 
 
 class RetractIn(BaseModel):

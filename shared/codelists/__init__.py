@@ -97,15 +97,25 @@ class CatalogueRow:
 
 def read_catalogue(path: Path = CATALOGUE) -> list[CatalogueRow]:
     with path.open(newline="") as fh:
-        return [CatalogueRow(r["cluster"], r["version"], r["preferred"] == "yes", r["kind"],  # type: ignore[arg-type]
-                             r["file"], r["source"]) for r in csv.DictReader(fh)]
+        return [
+            CatalogueRow(
+                r["cluster"],
+                r["version"],
+                r["preferred"] == "yes",
+                r["kind"],  # type: ignore[arg-type]
+                r["file"],
+                r["source"],
+            )
+            for r in csv.DictReader(fh)
+        ]
 
 
 class CodelistLibrary:
     """Every codelist the platform knows, with the preferred version of each cluster."""
 
-    def __init__(self, rows: list[CatalogueRow], data_dir: Path = DATA_DIR,
-                 aliases: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, rows: list[CatalogueRow], data_dir: Path = DATA_DIR, aliases: dict[str, str] | None = None
+    ) -> None:
         self._rows = {(r.cluster, r.version): r for r in rows}
         # Business-rule cluster name -> the codelist that stands in for it (see aliases.csv).
         self.aliases = dict(aliases or {})
@@ -136,8 +146,16 @@ class CodelistLibrary:
             self._loaded[key] = Codelist(cluster, version, row.kind, row.source, terms, invalid)
         return self._loaded[key]
 
-    def add_export(self, cluster: str, version: str, text: str, *, source: str, kind: Kind = "refset",
-                   prefer: bool = True) -> Codelist:
+    def add_export(
+        self,
+        cluster: str,
+        version: str,
+        text: str,
+        *,
+        source: str,
+        kind: Kind = "refset",
+        prefer: bool = True,
+    ) -> Codelist:
         """Register a new release from an export's text, e.g. a newer refset from TRUD or OpenCodelists."""
         terms, invalid = parse_codelist(text)
         cl = Codelist(cluster, version, kind, source, terms, invalid)

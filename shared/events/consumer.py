@@ -10,6 +10,7 @@ dead-lettered, so a poison message never blocks the partition or loops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -32,9 +33,19 @@ Handler = Callable[[AsyncSession, Envelope, EventPayload], Awaitable[None]]
 
 
 class EventConsumer:
-    def __init__(self, *, service: str, group_id: str, factory: async_sessionmaker[AsyncSession],
-                 tables: EventTables, bootstrap: str, handlers: dict[str, Handler], max_attempts: int = 3,
-                 after_commit: Callable[[], None] | None = None, retry_delay: float = 0.2) -> None:
+    def __init__(
+        self,
+        *,
+        service: str,
+        group_id: str,
+        factory: async_sessionmaker[AsyncSession],
+        tables: EventTables,
+        bootstrap: str,
+        handlers: dict[str, Handler],
+        max_attempts: int = 3,
+        after_commit: Callable[[], None] | None = None,
+        retry_delay: float = 0.2,
+    ) -> None:
         self.service = service
         self.group_id = group_id
         self.factory = factory
@@ -60,10 +71,8 @@ class EventConsumer:
         self._stopping = True
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         await self._close()
 
     async def _close(self) -> None:
@@ -71,7 +80,7 @@ class EventConsumer:
             if client is not None:
                 try:
                     await client.stop()
-                except (Exception, asyncio.CancelledError):  # noqa: BLE001 - a dead connection may fail to close
+                except (Exception, asyncio.CancelledError):
                     log.debug("client stop failed", exc_info=True)
         self._consumer = None
         self._dlq = None
@@ -94,9 +103,11 @@ class EventConsumer:
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - reconnect on any broker fault; uncommitted work is redelivered
-                log.warning("consumer waiting for broker", extra={"service": self.service,
-                                                                   "error": type(exc).__name__})
+            except Exception as exc:
+                log.warning(
+                    "consumer waiting for broker",
+                    extra={"service": self.service, "error": type(exc).__name__},
+                )
                 await self._close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -120,10 +131,17 @@ class EventConsumer:
                 if outcome == "handled" and self.after_commit:
                     self.after_commit()
                 return outcome
-            except Exception as exc:  # noqa: BLE001 - any handler error counts as an attempt
+            except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
-                log.warning("event handler failed", extra={"service": self.service, "event_type": envelope.type,
-                                                           "event_id": envelope.id, "attempt": attempt})
+                log.warning(
+                    "event handler failed",
+                    extra={
+                        "service": self.service,
+                        "event_type": envelope.type,
+                        "event_id": envelope.id,
+                        "attempt": attempt,
+                    },
+                )
                 await asyncio.sleep(self.retry_delay * attempt)
         await self._dead_letter(record, error, event_id=envelope.id)
         return "dead-lettered"
@@ -132,18 +150,17 @@ class EventConsumer:
         processed = self.tables.processed
         try:
             async with self.factory() as session, session.begin():
-                seen = await session.execute(select(processed.c.event_id)
-                                             .where(processed.c.event_id == envelope.id))
+                seen = await session.execute(select(processed.c.event_id).where(processed.c.event_id == envelope.id))
                 if seen.first() is not None:
                     return "duplicate"
                 await handler(session, envelope, payload)
-                await session.execute(insert(processed).values(event_id=envelope.id, topic=envelope.type,
-                                                               outcome="handled"))
+                await session.execute(
+                    insert(processed).values(event_id=envelope.id, topic=envelope.type, outcome="handled")
+                )
         except IntegrityError:
             # Another consumer instance recorded the same event first.
             async with self.factory() as session:
-                seen = await session.execute(select(processed.c.event_id)
-                                             .where(processed.c.event_id == envelope.id))
+                seen = await session.execute(select(processed.c.event_id).where(processed.c.event_id == envelope.id))
                 if seen.first() is not None:
                     return "duplicate"
             raise
@@ -154,19 +171,26 @@ class EventConsumer:
             dlq = make_producer(self.bootstrap)
             await dlq.start()
             self._dlq = dlq
-        headers = list(record.headers or []) + [
+        headers = [
+            *list(record.headers or []),
             ("dlq-error", error[:2000].encode()),
             ("dlq-consumer-group", self.group_id.encode()),
             ("dlq-original-offset", str(record.offset).encode()),
         ]
         await self._dlq.send_and_wait(f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers)
         EVENTS_CONSUMED.labels(self.service, record.topic, "dead-lettered").inc()
-        log.error("event dead-lettered", extra={"service": self.service, "topic": record.topic,
-                                                "event_id": event_id})
+        log.error(
+            "event dead-lettered",
+            extra={"service": self.service, "topic": record.topic, "event_id": event_id},
+        )
         if event_id is not None:
             async with self.factory() as session, session.begin():
-                seen = await session.execute(select(self.tables.processed.c.event_id)
-                                             .where(self.tables.processed.c.event_id == event_id))
+                seen = await session.execute(
+                    select(self.tables.processed.c.event_id).where(self.tables.processed.c.event_id == event_id)
+                )
                 if seen.first() is None:
-                    await session.execute(insert(self.tables.processed).values(
-                        event_id=event_id, topic=record.topic, outcome="dead-lettered", error=error[:2000]))
+                    await session.execute(
+                        insert(self.tables.processed).values(
+                            event_id=event_id, topic=record.topic, outcome="dead-lettered", error=error[:2000]
+                        )
+                    )

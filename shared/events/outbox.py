@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, insert
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import BigIntPK, utcnow
+from shared.db import BigIntPK, bulk_insert, utcnow
 from shared.events.envelope import Envelope
 from shared.events.schemas import EventPayload
 
@@ -26,7 +26,8 @@ class EventTables:
 
 def event_tables(metadata: MetaData) -> EventTables:
     outbox = Table(
-        "outbox", metadata,
+        "outbox",
+        metadata,
         Column("seq", BigIntPK, primary_key=True, autoincrement=True),
         Column("event_id", String(36), nullable=False, unique=True),
         Column("topic", String(100), nullable=False),
@@ -38,7 +39,8 @@ def event_tables(metadata: MetaData) -> EventTables:
         Index("ix_outbox_unsent", "sent_at", "seq"),
     )
     processed = Table(
-        "processed_events", metadata,
+        "processed_events",
+        metadata,
         Column("event_id", String(36), primary_key=True),
         Column("topic", String(100), nullable=False),
         Column("outcome", String(20), nullable=False),  # handled | dead-lettered
@@ -53,15 +55,23 @@ def outbox_rows(payloads: Iterable[EventPayload], *, source: str) -> list[dict[s
     now = utcnow()
     for payload in payloads:
         env = Envelope.wrap(payload, source=source)
-        rows.append({"event_id": env.id, "topic": env.topic, "key": env.partitionkey,
-                     "body": env.to_bytes(), "created_at": now, "attempts": 0})
+        rows.append(
+            {
+                "event_id": env.id,
+                "topic": env.topic,
+                "key": env.partitionkey,
+                "body": env.to_bytes(),
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
     return rows
 
 
-async def enqueue(session: AsyncSession, tables: EventTables, payloads: Iterable[EventPayload], *,
-                  source: str) -> int:
+async def enqueue(
+    session: AsyncSession, tables: EventTables, payloads: Iterable[EventPayload], *, source: str
+) -> int:
     """Add events to the outbox inside the caller's transaction. Returns how many."""
     rows = outbox_rows(payloads, source=source)
-    if rows:
-        await session.execute(insert(tables.outbox), rows)
+    await bulk_insert(session, tables.outbox, rows)
     return len(rows)

@@ -8,6 +8,7 @@ publish and mark may publish a row again, which consumers dedupe by event id).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -25,9 +26,17 @@ log = logging.getLogger("qof.outbox")
 
 
 class OutboxRelay:
-    def __init__(self, *, service: str, factory: async_sessionmaker[AsyncSession], tables: EventTables,
-                 bootstrap: str, poll_seconds: float = 0.1, batch_size: int = 1000,
-                 keep_sent: timedelta = timedelta(days=7)) -> None:
+    def __init__(
+        self,
+        *,
+        service: str,
+        factory: async_sessionmaker[AsyncSession],
+        tables: EventTables,
+        bootstrap: str,
+        poll_seconds: float = 0.1,
+        batch_size: int = 1000,
+        keep_sent: timedelta = timedelta(days=7),
+    ) -> None:
         self.service = service
         self.factory = factory
         self.tables = tables
@@ -56,17 +65,14 @@ class OutboxRelay:
         self._wake.set()
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         await self._close_producer()
 
     async def pending(self) -> int:
         async with self.factory() as s:
             t = self.tables.outbox
-            return int((await s.execute(select(func.count()).select_from(t).where(t.c.sent_at.is_(None))))
-                       .scalar_one())
+            return int((await s.execute(select(func.count()).select_from(t).where(t.c.sent_at.is_(None)))).scalar_one())
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait until the outbox is empty (tests, benchmarks, graceful shutdown)."""
@@ -83,7 +89,7 @@ class OutboxRelay:
             BROKER_UP.labels(self.service).set(0)
             try:
                 await producer.stop()
-            except (Exception, asyncio.CancelledError):  # noqa: BLE001 - a dead connection may fail to close
+            except (Exception, asyncio.CancelledError):
                 log.debug("producer stop failed", exc_info=True)
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
@@ -113,15 +119,15 @@ class OutboxRelay:
                     last_purge = loop.time()
                 if sent < self.batch_size:
                     self._wake.clear()
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-                    except TimeoutError:
-                        pass
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the relay must outlive any broker or DB fault
-                log.warning("outbox relay waiting for broker", extra={"service": self.service,
-                                                                       "error": type(exc).__name__})
+            except Exception as exc:
+                log.warning(
+                    "outbox relay waiting for broker",
+                    extra={"service": self.service, "error": type(exc).__name__},
+                )
                 await self._close_producer()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -129,24 +135,29 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         t = self.tables.outbox
         async with self.factory() as s:
-            rows = (await s.execute(
-                select(t.c.seq, t.c.topic, t.c.key, t.c.body)
-                .where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(self.batch_size)
-            )).all()
+            rows = (
+                await s.execute(
+                    select(t.c.seq, t.c.topic, t.c.key, t.c.body)
+                    .where(t.c.sent_at.is_(None))
+                    .order_by(t.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
         if not rows:
             OUTBOX_PENDING.labels(self.service).set(0)
             return 0
         producer = await self._ensure_producer()
         futures = [
-            await producer.send(r.topic, value=r.body, key=r.key.encode(),
-                                headers=[("content-type", CONTENT_TYPE.encode())])
+            await producer.send(
+                r.topic, value=r.body, key=r.key.encode(), headers=[("content-type", CONTENT_TYPE.encode())]
+            )
             for r in rows
         ]
         await asyncio.gather(*futures)
         seqs = [r.seq for r in rows]
         async with self.factory() as s, s.begin():
             for i in range(0, len(seqs), 500):
-                await s.execute(update(t).where(t.c.seq.in_(seqs[i:i + 500])).values(sent_at=utcnow()))
+                await s.execute(update(t).where(t.c.seq.in_(seqs[i : i + 500])).values(sent_at=utcnow()))
         for r in rows:
             EVENTS_PUBLISHED.labels(self.service, r.topic).inc()
         return len(rows)

@@ -62,6 +62,7 @@ def all_payload_classes() -> list[type[EventPayload]]:
 
 # --- registers -------------------------------------------------------------------------------------------
 
+
 class ContactPreferences(BaseModel):
     """Which channels a patient accepts; the contact details themselves stay in registers."""
 
@@ -136,6 +137,7 @@ class RegisterChanged(EventPayload):
 
 # --- indicators ------------------------------------------------------------------------------------------
 
+
 class IndicatorUpdated(EventPayload):
     event_type: ClassVar[str] = "indicator.updated"
     audience: ClassVar[Audience] = "analytics"
@@ -193,7 +195,9 @@ class InviteCode(BaseModel):
 
 class RecallSent(RecallMessage):
     event_type: ClassVar[str] = "recall.sent"
-    description: ClassVar[str] = "An invitation was sent; registers writes its invitation codes into the record."
+    description: ClassVar[str] = (
+        "An invitation was sent; registers writes its invitation codes into the record."
+    )
     sent_at: datetime
     invite_codes: list[InviteCode] = Field(default_factory=list)
 
@@ -212,6 +216,7 @@ class RecallFailed(RecallMessage):
 
 
 # --- workload --------------------------------------------------------------------------------------------
+
 
 class WorkloadTransferLogged(EventPayload):
     event_type: ClassVar[str] = "workload.transfer.logged"

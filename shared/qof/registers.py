@@ -78,42 +78,102 @@ class RegisterAvailability:
 
 REGISTERS: tuple[RegisterDefinition, ...] = (
     RegisterDefinition("AFIB_REG", "Atrial fibrillation", "AF", ("AFIB_COD",), ("AFIBRES_COD",)),
-    RegisterDefinition("AST_REG", "Asthma", "AST", ("AST_COD",), ("ASTRES_COD",), min_age=6,
-                       requires=(Recent(("ASTTRT_COD",), 12),),
-                       notes="Aged at least 6 with asthma-related drug treatment in the preceding 12 months"),
+    RegisterDefinition(
+        "AST_REG",
+        "Asthma",
+        "AST",
+        ("AST_COD",),
+        ("ASTRES_COD",),
+        min_age=6,
+        requires=(Recent(("ASTTRT_COD",), 12),),
+        notes="Aged at least 6 with asthma-related drug treatment in the preceding 12 months",
+    ),
     RegisterDefinition("CAN_REG", "Cancer", "CAN", ("CAN_COD",), diagnosed_on_or_after=date(2003, 4, 1)),
     RegisterDefinition("CHD_REG", "Coronary heart disease", "CHD", ("CHD_COD",)),
-    RegisterDefinition("CKD_REG", "Chronic kidney disease G3a-G5", "CKD", ("CKD_COD",),
-                       ("CKD1AND2_COD", "CKDRES_COD"), min_age=18,
-                       notes="Latest CKD stage code is G3a-G5: a later stage 1-2 or resolved code "
-                             "takes them off"),
-    RegisterDefinition("COPD_REG", "COPD", "COPD", ("COPD_COD",), ("COPDRES_COD",),
-                       untested=("FEV1FVCL70_COD",),
-                       notes="Diagnoses on or after 1 Apr 2023 also need FEV1/FVC < 0.7 (FEV1FVCL70_COD), "
-                             "not yet public: not tested"),
+    RegisterDefinition(
+        "CKD_REG",
+        "Chronic kidney disease G3a-G5",
+        "CKD",
+        ("CKD_COD",),
+        ("CKD1AND2_COD", "CKDRES_COD"),
+        min_age=18,
+        notes="Latest CKD stage code is G3a-G5: a later stage 1-2 or resolved code takes them off",
+    ),
+    RegisterDefinition(
+        "COPD_REG",
+        "COPD",
+        "COPD",
+        ("COPD_COD",),
+        ("COPDRES_COD",),
+        untested=("FEV1FVCL70_COD",),
+        notes="Diagnoses on or after 1 Apr 2023 also need FEV1/FVC < 0.7 (FEV1FVCL70_COD), "
+        "not yet public: not tested",
+    ),
     RegisterDefinition("DEM_REG", "Dementia", "DEM", ("DEM_COD",)),
-    RegisterDefinition("DEP1_REG", "Depression", "DEP", ("DEPR_COD",), ("DEPRES_COD",), min_age=18,
-                       diagnosed_on_or_after=date(2006, 4, 1)),
+    RegisterDefinition(
+        "DEP1_REG",
+        "Depression",
+        "DEP",
+        ("DEPR_COD",),
+        ("DEPRES_COD",),
+        min_age=18,
+        diagnosed_on_or_after=date(2006, 4, 1),
+    ),
     RegisterDefinition("DM_REG", "Diabetes mellitus", "DM", ("DM_COD",), ("DMRES_COD",), min_age=17),
-    RegisterDefinition("EPIL_REG", "Epilepsy", "EP", ("EPIL_COD",), ("EPILRES_COD",), min_age=18,
-                       requires=(Recent(("EPILDRUG_COD",), 6),)),
+    RegisterDefinition(
+        "EPIL_REG",
+        "Epilepsy",
+        "EP",
+        ("EPIL_COD",),
+        ("EPILRES_COD",),
+        min_age=18,
+        requires=(Recent(("EPILDRUG_COD",), 6),),
+    ),
     RegisterDefinition("HF1_REG", "Heart failure", "HF", ("HF_COD",), ("HFRES_COD",)),
-    RegisterDefinition("HF2_REG", "Heart failure due to LVSD or reduced ejection fraction", "HF",
-                       ("HFLVSD_COD", "REDEJCFRAC_COD"), ("HFRES_COD",)),
+    RegisterDefinition(
+        "HF2_REG",
+        "Heart failure due to LVSD or reduced ejection fraction",
+        "HF",
+        ("HFLVSD_COD", "REDEJCFRAC_COD"),
+        ("HFRES_COD",),
+    ),
     RegisterDefinition("HYP_REG", "Hypertension", "HYP", ("HYP_COD",), ("HYPRES_COD",)),
     RegisterDefinition("LD_REG", "Learning disability", "LD", ("LD_COD",)),
-    RegisterDefinition("MH1_REG", "Schizophrenia, bipolar affective disorder and other psychoses", "MH",
-                       ("MH_COD",), ("MHREM_COD",)),
-    RegisterDefinition("NDH_REG", "Non-diabetic hyperglycaemia", "NDH", ("NDH_COD", "IGT_COD", "PRD_COD"),
-                       min_age=18, not_on=("DM_REG",)),
-    RegisterDefinition("OB_REG", "Obesity", "OB", ("BMIVAL_COD",), min_age=18,
-                       value_rule=LatestValue(("BMIVAL_COD",), 30.0, 12),
-                       untested=("BMI30_COD",),
-                       notes="BMI ≥ 30 in the last 12 months; the ≥ 27.5 threshold for some ethnic "
-                             "backgrounds needs the ethnicity clusters, not yet public: not tested"),
-    RegisterDefinition("OSTEO_REG", "Osteoporosis", "OST", ("OSTEO_COD",), min_age=50,
-                       requires=(Recent(("FF_COD",), 12 * 15),),
-                       notes="Fragility fracture plus osteoporosis (DXA-confirmed at 50-74)"),
+    RegisterDefinition(
+        "MH1_REG",
+        "Schizophrenia, bipolar affective disorder and other psychoses",
+        "MH",
+        ("MH_COD",),
+        ("MHREM_COD",),
+    ),
+    RegisterDefinition(
+        "NDH_REG",
+        "Non-diabetic hyperglycaemia",
+        "NDH",
+        ("NDH_COD", "IGT_COD", "PRD_COD"),
+        min_age=18,
+        not_on=("DM_REG",),
+    ),
+    RegisterDefinition(
+        "OB_REG",
+        "Obesity",
+        "OB",
+        ("BMIVAL_COD",),
+        min_age=18,
+        value_rule=LatestValue(("BMIVAL_COD",), 30.0, 12),
+        untested=("BMI30_COD",),
+        notes="BMI ≥ 30 in the last 12 months; the ≥ 27.5 threshold for some ethnic "
+        "backgrounds needs the ethnicity clusters, not yet public: not tested",
+    ),
+    RegisterDefinition(
+        "OSTEO_REG",
+        "Osteoporosis",
+        "OST",
+        ("OSTEO_COD",),
+        min_age=50,
+        requires=(Recent(("FF_COD",), 12 * 15),),
+        notes="Fragility fracture plus osteoporosis (DXA-confirmed at 50-74)",
+    ),
     RegisterDefinition("PAD_REG", "Peripheral arterial disease", "PAD", ("PAD_COD",)),
     RegisterDefinition("PALCARE_REG", "Palliative care", "PC", ("PALCARE_COD",), ("PALCARENI_COD",)),
     RegisterDefinition("RA_REG", "Rheumatoid arthritis", "RA", ("RARTH_COD",), min_age=16),
@@ -184,14 +244,35 @@ class CompiledRegisters:
 
 def _months_before(on: date, months: int) -> date:
     year, month = divmod(on.year * 12 + on.month - 1 - months, 12)
-    day = min(on.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
-                       31, 31, 30, 31, 30, 31][month])
+    day = min(
+        on.day,
+        [
+            31,
+            29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ][month],
+    )
     return date(year, month + 1, day)
 
 
-def _on_register(d: RegisterDefinition, first: dict[str, date], latest: dict[str, date],
-                 latest_value: dict[str, tuple[date, float | None]], age: int, on: date,
-                 known: frozenset[str]) -> date | None:
+def _on_register(
+    d: RegisterDefinition,
+    first: dict[str, date],
+    latest: dict[str, date],
+    latest_value: dict[str, tuple[date, float | None]],
+    age: int,
+    on: date,
+    known: frozenset[str],
+) -> date | None:
     dx_latest = max((latest[c] for c in d.diagnosis if c in latest), default=None)
     if dx_latest is None:
         return None
@@ -215,14 +296,19 @@ def _on_register(d: RegisterDefinition, first: dict[str, date], latest: dict[str
     if d.value_rule:
         rule = d.value_rule
         newest = max((latest_value[c] for c in rule.clusters if c in latest_value), default=None)
-        if newest is None or newest[0] <= _months_before(on, rule.months) or newest[1] is None \
-                or newest[1] < rule.minimum:
+        if (
+            newest is None
+            or newest[0] <= _months_before(on, rule.months)
+            or newest[1] is None
+            or newest[1] < rule.minimum
+        ):
             return None
     return min(first[c] for c in d.diagnosis if c in first)
 
 
-def compile_registers(library: CodelistLibrary,
-                      definitions: tuple[RegisterDefinition, ...] = REGISTERS) -> CompiledRegisters:
+def compile_registers(
+    library: CodelistLibrary, definitions: tuple[RegisterDefinition, ...] = REGISTERS
+) -> CompiledRegisters:
     cluster_of: dict[str, set[str]] = {}
     available = {d.id: availability(d, library) for d in definitions}
     for d in definitions:

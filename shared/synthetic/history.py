@@ -178,7 +178,7 @@ class HistoryWriter:
             if u < 0.45 or (p.age >= 40 and u < 0.6):
                 self.bp(day, self.sys_mean, self.dia_mean)
             if rng.random() < 0.22:
-                self.add(day, "bmi", value=round(rng.gauss(27.5, 5.0), 1), unit="kg/m2")
+                self.add(day, "bmi", value=round(min(60.0, max(15.0, rng.gauss(27.5, 5.0))), 1), unit="kg/m2")
             if rng.random() < 0.25:
                 self.smoking_status(day)
             if rng.random() < 0.1:
@@ -225,7 +225,7 @@ class HistoryWriter:
                 if qrisk >= 10 and rng.random() < 0.4:
                     self.start_drug("statin", day + rng.randint(14, 90))
                 self.bp(day, self.sys_mean, self.dia_mean)
-                self.add(day, "bmi", value=round(rng.gauss(27.5, 5.0), 1), unit="kg/m2")
+                self.add(day, "bmi", value=round(min(60.0, max(15.0, rng.gauss(27.5, 5.0))), 1), unit="kg/m2")
                 self.smoking_status(day)
             day += 5 * 365 + rng.randint(-60, 120)
 
@@ -356,7 +356,7 @@ class HistoryWriter:
             self.bloods(day, hba1c=False)
             acr = round(max(0.2, rng.lognormvariate(0.3, 0.9)), 1)
             self.add(day, "acr", value=acr, unit="mg/mmol", by=LAB)
-            self.add(day, "bmi", value=round(rng.gauss(31, 5), 1), unit="kg/m2")
+            self.add(day, "bmi", value=round(min(60.0, max(15.0, rng.gauss(31, 5))), 1), unit="kg/m2")
         elif active & {"CKD", "CHD", "STIA", "PAD", "HF", "HYP", "MH"}:
             self.bloods(day, hba1c=bool(active & {"NDH", "MH"}), renal=bool(active & {"CKD", "HYP", "HF"}))
         elif "NDH" in active:

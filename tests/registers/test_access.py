@@ -12,16 +12,22 @@ async def test_practice_isolation_and_authentication(database_url: str) -> None:
     async with registers_app(database_url) as (app, client, headers):
         cfg = app.state.settings
         other = bearer(cfg, scopes=["records:read", "records:write"], practices=[OTHER])
-        ids = (await client.put(f"/v1/practices/{PRACTICE}/patients", json={"patients": [patient(1)]},
-                                headers=headers)).json()["ids"]
+        ids = (
+            await client.put(
+                f"/v1/practices/{PRACTICE}/patients", json={"patients": [patient(1)]}, headers=headers
+            )
+        ).json()["ids"]
         pid = next(iter(ids.values()))
         a = f"/v1/practices/{PRACTICE}"
         # Practice B's token on practice A's data: refused for reads and writes.
-        for method, path, body in [("GET", f"{a}/patients/{pid}", None), ("GET", f"{a}/registers", None),
-                                   ("GET", f"{a}/quality", None), ("GET", f"{a}/patients", None),
-                                   ("PUT", f"{a}/patients", {"patients": [patient(2)]}),
-                                   ("POST", f"{a}/records", {"entries": [entry("e", 1, code("DM_COD"),
-                                                                                date(2024, 1, 1))]})]:
+        for method, path, body in [
+            ("GET", f"{a}/patients/{pid}", None),
+            ("GET", f"{a}/registers", None),
+            ("GET", f"{a}/quality", None),
+            ("GET", f"{a}/patients", None),
+            ("PUT", f"{a}/patients", {"patients": [patient(2)]}),
+            ("POST", f"{a}/records", {"entries": [entry("e", 1, code("DM_COD"), date(2024, 1, 1))]}),
+        ]:
             r = await client.request(method, path, json=body, headers=other)
             assert r.status_code == 403, (method, path)
             assert r.headers["content-type"] == "application/problem+json"
@@ -37,8 +43,11 @@ async def test_practice_isolation_and_authentication(database_url: str) -> None:
         # Expired and forged tokens are refused.
         expired = bearer(cfg, scopes=["records:read"], practices=[PRACTICE], ttl=timedelta(seconds=-5))
         assert (await client.get(f"{a}/registers", headers=expired)).status_code == 401
-        forged = bearer(settings(database_url, jwt_secret="another-key-entirely-000000000000000000"),
-                        scopes=["records:read"], practices=[PRACTICE])
+        forged = bearer(
+            settings(database_url, jwt_secret="another-key-entirely-000000000000000000"),
+            scopes=["records:read"],
+            practices=[PRACTICE],
+        )
         assert (await client.get(f"{a}/registers", headers=forged)).status_code == 401
         # Health endpoints stay open for orchestration.
         assert (await client.get("/healthz")).status_code == 200

@@ -10,7 +10,7 @@ from services.registers.store.models import CodedEntry
 from tests.registers.helpers import PRACTICE, code, entry, patient, registers_app
 
 
-async def counts(app) -> tuple[int, int]:  # noqa: ANN001
+async def counts(app) -> tuple[int, int]:
     rt = app.state.runtime
     async with rt.sessions() as s:
         entries = await s.scalar(select(func.count()).select_from(CodedEntry))
@@ -24,22 +24,33 @@ async def test_invalid_batch_changes_nothing(database_url: str) -> None:
         await client.put(f"{base}/patients", json={"patients": [patient(1)]}, headers=headers)
         before = await counts(app)
         future = date.today() + timedelta(days=3)
-        r = await client.post(f"{base}/records", headers=headers, json={"entries": [
-            entry("ok-1", 1, code("SYSBP_COD"), date(2024, 1, 1), 130),
-            entry("bad-code", 1, "44054007", date(2024, 1, 1)),
-            entry("bad-date", 1, code("DM_COD"), future),
-            entry("before-birth", 1, code("DM_COD"), date(1950, 1, 1)),
-            entry("bad-value", 1, code("SYSBP_COD"), date(2024, 1, 1), 900),
-            entry("no-patient", 2, code("DM_COD"), date(2024, 1, 1)),
-            {**entry("bad-nhs", 1, code("DM_COD"), date(2024, 1, 1)), "nhs_number": "9990000112"},
-        ]})
+        r = await client.post(
+            f"{base}/records",
+            headers=headers,
+            json={
+                "entries": [
+                    entry("ok-1", 1, code("SYSBP_COD"), date(2024, 1, 1), 130),
+                    entry("bad-code", 1, "44054007", date(2024, 1, 1)),
+                    entry("bad-date", 1, code("DM_COD"), future),
+                    entry("before-birth", 1, code("DM_COD"), date(1950, 1, 1)),
+                    entry("bad-value", 1, code("SYSBP_COD"), date(2024, 1, 1), 900),
+                    entry("no-patient", 2, code("DM_COD"), date(2024, 1, 1)),
+                    {**entry("bad-nhs", 1, code("DM_COD"), date(2024, 1, 1)), "nhs_number": "9990000112"},
+                ]
+            },
+        )
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
         problem = r.json()
         by_entry = {(e["entry_id"], e["field"]) for e in problem["errors"]}
-        assert by_entry == {("bad-code", "code"), ("bad-date", "effective_date"),
-                            ("before-birth", "effective_date"), ("bad-value", "value"),
-                            ("no-patient", "nhs_number"), ("bad-nhs", "nhs_number")}
+        assert by_entry == {
+            ("bad-code", "code"),
+            ("bad-date", "effective_date"),
+            ("before-birth", "effective_date"),
+            ("bad-value", "value"),
+            ("no-patient", "nhs_number"),
+            ("bad-nhs", "nhs_number"),
+        }
         assert all("reason" in e and isinstance(e["index"], int) for e in problem["errors"])
         assert "Verhoeff" in next(e["reason"] for e in problem["errors"] if e["field"] == "code")
         assert await counts(app) == before
@@ -49,10 +60,16 @@ async def test_resend_is_noop_change_is_correction_and_retraction(database_url: 
     dm = code("DM_COD")
     async with registers_app(database_url) as (app, client, headers):
         base = f"/v1/practices/{PRACTICE}"
-        ids = (await client.put(f"{base}/patients", json={"patients": [patient(1)]}, headers=headers)).json()["ids"]
+        ids = (await client.put(f"{base}/patients", json={"patients": [patient(1)]}, headers=headers)).json()[
+            "ids"
+        ]
         pid = next(iter(ids.values()))
-        batch = {"entries": [entry("x1", 1, dm, date(2024, 1, 1)),
-                             entry("x2", 1, code("SYSBP_COD"), date(2024, 1, 1), 130)]}
+        batch = {
+            "entries": [
+                entry("x1", 1, dm, date(2024, 1, 1)),
+                entry("x2", 1, code("SYSBP_COD"), date(2024, 1, 1), 130),
+            ]
+        }
         first = (await client.post(f"{base}/records", json=batch, headers=headers)).json()
         _, outbox_after_first = await counts(app)
         again = (await client.post(f"{base}/records", json=batch, headers=headers)).json()
@@ -80,8 +97,15 @@ async def test_duplicate_ids_with_different_content_in_one_batch_are_refused(sql
     async with registers_app(sqlite_url) as (_app, client, headers):
         base = f"/v1/practices/{PRACTICE}"
         await client.put(f"{base}/patients", json={"patients": [patient(1)]}, headers=headers)
-        r = await client.post(f"{base}/records", headers=headers, json={"entries": [
-            entry("same", 1, code("SYSBP_COD"), date(2024, 1, 1), 130),
-            entry("same", 1, code("SYSBP_COD"), date(2024, 1, 1), 131)]})
+        r = await client.post(
+            f"{base}/records",
+            headers=headers,
+            json={
+                "entries": [
+                    entry("same", 1, code("SYSBP_COD"), date(2024, 1, 1), 130),
+                    entry("same", 1, code("SYSBP_COD"), date(2024, 1, 1), 131),
+                ]
+            },
+        )
         assert r.status_code == 422
         assert r.json()["errors"][0]["field"] == "entry_id"

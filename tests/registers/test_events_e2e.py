@@ -19,8 +19,13 @@ from tests.registers.helpers import PRACTICE, code, entry, patient, registers_ap
 
 async def consume(bootstrap: str, topic: str, want: int, timeout: float = 20.0) -> list[Envelope]:
     """Read ``topic`` from the start with a plain consumer until ``want`` records (or time) pass."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"test-{uuid.uuid4().hex[:8]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     out: list[Envelope] = []
     try:
@@ -40,13 +45,20 @@ async def consume(bootstrap: str, topic: str, want: int, timeout: float = 20.0) 
 async def test_batch_appears_as_code_recorded(database_url: str, broker: LocalBroker) -> None:
     async with registers_app(database_url, broker.bootstrap) as (app, client, headers):
         base = f"/v1/practices/{PRACTICE}"
-        ids = (await client.put(f"{base}/patients", json={"patients": [patient(1), patient(2)]},
-                                headers=headers)).json()["ids"]
+        ids = (
+            await client.put(f"{base}/patients", json={"patients": [patient(1), patient(2)]}, headers=headers)
+        ).json()["ids"]
         mine = set(ids.values())  # the session's broker is shared by other tests: keep to this run's patients
-        r = await client.post(f"{base}/records", headers=headers, json={"entries": [
-            entry("bp-1", 1, code("SYSBP_COD"), date(2025, 5, 1), 128),
-            entry("dm-1", 2, code("DM_COD"), date(2025, 5, 2)),
-        ]})
+        r = await client.post(
+            f"{base}/records",
+            headers=headers,
+            json={
+                "entries": [
+                    entry("bp-1", 1, code("SYSBP_COD"), date(2025, 5, 1), 128),
+                    entry("dm-1", 2, code("DM_COD"), date(2025, 5, 2)),
+                ]
+            },
+        )
         assert r.status_code == 200, r.text
         await app.state.runtime.relay.drain()
         recorded = [e for e in await consume(broker.bootstrap, "code.recorded", 2) if e.subject in mine]
@@ -66,8 +78,9 @@ async def test_broker_outage_loses_and_duplicates_nothing(database_url: str) -> 
     async with registers_app(database_url, outage.bootstrap) as (app, client, headers):
         runtime = app.state.runtime
         base = f"/v1/practices/{PRACTICE}"
-        await client.put(f"{base}/patients", json={"patients": [patient(i) for i in range(1, 31)]},
-                         headers=headers)
+        await client.put(
+            f"{base}/patients", json={"patients": [patient(i) for i in range(1, 31)]}, headers=headers
+        )
         await runtime.relay.drain()
         outage.stop()
         entries = [entry(f"e{i}", i, code("SYSBP_COD"), date(2025, 6, 1), 120 + i) for i in range(1, 31)]
@@ -87,30 +100,43 @@ async def test_broker_outage_loses_and_duplicates_nothing(database_url: str) -> 
             assert len(ids) == 30 and len(set(ids)) == 30
             async with runtime.sessions() as s:
                 outbox = runtime.tables.outbox
-                sent = await s.scalar(select(func.count()).select_from(outbox).where(outbox.c.topic == "code.recorded"))
+                sent = await s.scalar(
+                    select(func.count()).select_from(outbox).where(outbox.c.topic == "code.recorded")
+                )
             assert sent == 30
         finally:
             back.stop()
 
 
-async def test_recall_sent_writes_invitation_code_and_poison_goes_to_dlq(database_url: str,
-                                                                        broker: LocalBroker) -> None:
+async def test_recall_sent_writes_invitation_code_and_poison_goes_to_dlq(
+    database_url: str, broker: LocalBroker
+) -> None:
     invite = code("DMINVITE_COD")
-    async with registers_app(database_url, broker.bootstrap) as (app, client, headers):
+    async with registers_app(database_url, broker.bootstrap) as (_app, client, headers):
         base = f"/v1/practices/{PRACTICE}"
-        ids = (await client.put(f"{base}/patients", json={"patients": [patient(7)]}, headers=headers)).json()["ids"]
+        ids = (await client.put(f"{base}/patients", json={"patients": [patient(7)]}, headers=headers)).json()[
+            "ids"
+        ]
         patient_id = next(iter(ids.values()))
         recall_id = uuid.uuid4().hex
-        sent = RecallSent(practice_ods=PRACTICE, patient_id=patient_id, recall_id=recall_id, channel="sms",
-                          conditions=["DM_REG"], sent_at=datetime(2025, 7, 1, 9, 30, tzinfo=UTC),
-                          invite_codes=[InviteCode(code=invite, register_id="DM_REG")])
+        sent = RecallSent(
+            practice_ods=PRACTICE,
+            patient_id=patient_id,
+            recall_id=recall_id,
+            channel="sms",
+            conditions=["DM_REG"],
+            sent_at=datetime(2025, 7, 1, 9, 30, tzinfo=UTC),
+            invite_codes=[InviteCode(code=invite, register_id="DM_REG")],
+        )
         envelope = Envelope.wrap(sent, source="/services/recall")
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", enable_idempotence=False)
         await producer.start()
         try:
             # The same event twice (a redelivery) and a poison message that is not an event at all.
             for _ in range(2):
-                await producer.send_and_wait("recall.sent", envelope.to_bytes(), key=envelope.partitionkey.encode())
+                await producer.send_and_wait(
+                    "recall.sent", envelope.to_bytes(), key=envelope.partitionkey.encode()
+                )
             await producer.send_and_wait("recall.sent", b"{not json", key=b"junk")
         finally:
             await producer.stop()
@@ -120,10 +146,16 @@ async def test_recall_sent_writes_invitation_code_and_poison_goes_to_dlq(databas
             if records:
                 break
             await asyncio.sleep(0.2)
-        assert [(r["code"], r["effective_date"], r["source"]) for r in records] == [(invite, "2025-07-01", "recall")]
+        assert [(r["code"], r["effective_date"], r["source"]) for r in records] == [
+            (invite, "2025-07-01", "recall")
+        ]
         assert records[0]["entry_id"] == f"recall:{recall_id}:{invite}"
-        dead = AIOKafkaConsumer("recall.sent.dlq", bootstrap_servers=broker.bootstrap, group_id=uuid.uuid4().hex,
-                                auto_offset_reset="earliest")
+        dead = AIOKafkaConsumer(
+            "recall.sent.dlq",
+            bootstrap_servers=broker.bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+        )
         await dead.start()
         try:
             got = []

@@ -10,8 +10,9 @@ async def test_quality_findings(database_url: str) -> None:
     sys_bp = code("SYSBP_COD")
     async with registers_app(database_url) as (_app, client, headers):
         base = f"/v1/practices/{PRACTICE}"
-        r = await client.put(f"{base}/patients", json={"patients": [patient(i) for i in range(1, 6)]},
-                             headers=headers)
+        r = await client.put(
+            f"{base}/patients", json={"patients": [patient(i) for i in range(1, 6)]}, headers=headers
+        )
         assert r.status_code == 200
         entries = [
             # 1: two HbA1c >= 48 and no diabetes code
@@ -20,8 +21,18 @@ async def test_quality_findings(database_url: str) -> None:
             # 2: diabetes resolved, then metformin prescribed
             entry("d1", 2, code("DM_COD"), date(2015, 1, 1)),
             entry("d2", 2, code("DMRES_COD"), date(2020, 1, 1)),
-            entry("d3", 2, sorted(__import__("shared.codelists", fromlist=["x"]).default_library()
-                                  .get("ANTIDIABETIC_DMD_opensafely").codes)[0], date(2023, 1, 1), kind="medication"),
+            entry(
+                "d3",
+                2,
+                sorted(
+                    __import__("shared.codelists", fromlist=["x"])
+                    .default_library()
+                    .get("ANTIDIABETIC_DMD_opensafely")
+                    .codes
+                )[0],
+                date(2023, 1, 1),
+                kind="medication",
+            ),
             # 3: implausible (but possible) systolic BP, and a duplicate
             entry("b1", 3, sys_bp, date(2024, 2, 1), 260, recorded_by="hca-2"),
             entry("b2", 3, sys_bp, date(2024, 3, 1), 130, recorded_by="hca-2"),
@@ -43,7 +54,8 @@ async def test_quality_findings(database_url: str) -> None:
         assert recorders["hca-2"]["findings"] == 2  # the implausible value and the second duplicate
         assert recorders["gp-3"]["by_kind"] == {"unknown-code": 1}
         # Correcting the patient's date of birth to after an entry makes that entry's date impossible.
-        r = await client.put(f"{base}/patients", json={"patients": [patient(4, dob=date(2024, 6, 1))]},
-                             headers=headers)
+        r = await client.put(
+            f"{base}/patients", json={"patients": [patient(4, dob=date(2024, 6, 1))]}, headers=headers
+        )
         report = (await client.get(f"{base}/quality", headers=headers)).json()
         assert report["summary"]["impossible-date"] == 1

@@ -40,16 +40,24 @@ class PatientPage(BaseModel):
 async def put_patients(ods: str, body: PatientsIn, rt: RuntimeDep, principal: RecordsWriter) -> UpsertOut:
     async with rt.sessions() as s, s.begin():
         result = await upsert_patients(s, ods.upper(), body.patients)
-        await audit(s, audit_log, principal, "patients.upsert", f"{len(body.patients)} patients", practice=ods)
+        await audit(
+            s, audit_log, principal, "patients.upsert", f"{len(body.patients)} patients", practice=ods
+        )
     rt.events_written()
-    return UpsertOut(created=result.created, updated=result.updated, unchanged=result.unchanged, ids=result.ids)
+    return UpsertOut(
+        created=result.created, updated=result.updated, unchanged=result.unchanged, ids=result.ids
+    )
 
 
 @router.get("", response_model=PatientPage, summary="List patients, or find one by NHS number")
-async def list_patients(ods: str, rt: RuntimeDep, principal: RecordsReader,
-                        nhs_number: Annotated[NHSNumber | None, Query()] = None,
-                        cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-                        ) -> PatientPage:
+async def list_patients(
+    ods: str,
+    rt: RuntimeDep,
+    principal: RecordsReader,
+    nhs_number: Annotated[NHSNumber | None, Query()] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> PatientPage:
     q = select(Patient).where(Patient.practice_ods == ods.upper()).order_by(Patient.id).limit(limit + 1)
     if nhs_number:
         q = q.where(Patient.nhs_number == nhs_number)
@@ -57,7 +65,9 @@ async def list_patients(ods: str, rt: RuntimeDep, principal: RecordsReader,
         q = q.where(Patient.id > cursor)
     async with rt.sessions() as s, s.begin():
         rows = list(await s.scalars(q))
-        await audit(s, audit_log, principal, "patients.list", "search" if nhs_number else "page", practice=ods)
+        await audit(
+            s, audit_log, principal, "patients.list", "search" if nhs_number else "page", practice=ods
+        )
     more = len(rows) > limit
     rows = rows[:limit]
     return PatientPage(items=[patient_out(p) for p in rows], next_cursor=rows[-1].id if more else None)

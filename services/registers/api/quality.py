@@ -46,17 +46,43 @@ class QualityOut(BaseModel):
 
 
 @router.get("", response_model=QualityOut, summary="Coding problems and per-recorder error counts")
-async def get_quality(ods: str, rt: RuntimeDep, principal: RecordsReader, kb: KnowledgeDep, today: Today,
-                      kind: Annotated[str | None, Query(description="Only this kind of finding")] = None,
-                      limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> QualityOut:
+async def get_quality(
+    ods: str,
+    rt: RuntimeDep,
+    principal: RecordsReader,
+    kb: KnowledgeDep,
+    today: Today,
+    kind: Annotated[str | None, Query(description="Only this kind of finding")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> QualityOut:
     async with rt.sessions() as s, s.begin():
         report = await quality_report(s, ods.upper(), knowledge=kb, today=today)
         await audit(s, audit_log, principal, "quality.read", "report", practice=ods)
     findings = [f for f in report.findings if kind is None or f.kind == kind]
     return QualityOut(
-        practice=ods.upper(), as_of=today, summary=dict(Counter(f.kind for f in report.findings)),
-        findings=[FindingOut(kind=f.kind, patient_id=f.patient_id, code=f.code, term=term(f.code) if f.code else None,
-                             detail=f.detail, entry_ids=list(f.entry_ids)) for f in findings[:limit]],
+        practice=ods.upper(),
+        as_of=today,
+        summary=dict(Counter(f.kind for f in report.findings)),
+        findings=[
+            FindingOut(
+                kind=f.kind,
+                patient_id=f.patient_id,
+                code=f.code,
+                term=term(f.code) if f.code else None,
+                detail=f.detail,
+                entry_ids=list(f.entry_ids),
+            )
+            for f in findings[:limit]
+        ],
         truncated=len(findings) > limit,
-        recorders=[RecorderOut(recorded_by=r.recorded_by, entries=r.entries, findings=r.total,
-                               per_1000_entries=r.rate_per_1000, by_kind=dict(r.findings)) for r in report.recorders])
+        recorders=[
+            RecorderOut(
+                recorded_by=r.recorded_by,
+                entries=r.entries,
+                findings=r.total,
+                per_1000_entries=r.rate_per_1000,
+                by_kind=dict(r.findings),
+            )
+            for r in report.recorders
+        ],
+    )

@@ -59,9 +59,14 @@ class RegisterPatientsOut(BaseModel):
 
 
 @router.get("", response_model=RegistersOut, summary="Register sizes and prevalence")
-async def register_sizes(ods: str, rt: RuntimeDep, principal: RecordsReader, kb: KnowledgeDep, today: Today,
-                         on: Annotated[date | None, Query(description="Compute as of this date (default today)")]
-                         = None) -> RegistersOut:
+async def register_sizes(
+    ods: str,
+    rt: RuntimeDep,
+    principal: RecordsReader,
+    kb: KnowledgeDep,
+    today: Today,
+    on: Annotated[date | None, Query(description="Compute as of this date (default today)")] = None,
+) -> RegistersOut:
     practice = ods.upper()
     as_of = on or today
     async with rt.sessions() as s:
@@ -80,24 +85,41 @@ async def register_sizes(ods: str, rt: RuntimeDep, principal: RecordsReader, kb:
         avail = kb.registers.available[d.id]
         nat = national.get(d.prevalence_group)
         n = sizes.get(d.id, 0)
-        out.append(RegisterSize(
-            register_id=d.id, name=d.name, size=n, prevalence_pct=round(100 * n / size, 2) if size else None,
-            national_prevalence_pct=nat.total_list_pct if nat else None,
-            national_age_list_pct=nat.age_list_pct if nat else None, status=avail.status,
-            missing_clusters=list(avail.missing), stand_in_clusters=list(avail.stand_ins), notes=d.notes))
+        out.append(
+            RegisterSize(
+                register_id=d.id,
+                name=d.name,
+                size=n,
+                prevalence_pct=round(100 * n / size, 2) if size else None,
+                national_prevalence_pct=nat.total_list_pct if nat else None,
+                national_age_list_pct=nat.age_list_pct if nat else None,
+                status=avail.status,
+                missing_clusters=list(avail.missing),
+                stand_in_clusters=list(avail.stand_ins),
+                notes=d.notes,
+            )
+        )
     return RegistersOut(practice=practice, as_of=as_of, list_size=size, registers=out)
 
 
 @router.get("/{register_id}/patients", response_model=RegisterPatientsOut, summary="Patients on a register")
-async def register_patients(ods: str, register_id: str, rt: RuntimeDep, principal: RecordsReader,
-                            cursor: str | None = None,
-                            limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> RegisterPatientsOut:
+async def register_patients(
+    ods: str,
+    register_id: str,
+    rt: RuntimeDep,
+    principal: RecordsReader,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> RegisterPatientsOut:
     if register_id.upper() not in BY_ID:
         raise not_found(f"Register {register_id}")
-    q = (select(RegisterMember.patient_id, RegisterMember.since)
-         .join(Patient, Patient.id == RegisterMember.patient_id)
-         .where(RegisterMember.practice_ods == ods.upper(), RegisterMember.register == register_id.upper())
-         .order_by(RegisterMember.patient_id).limit(limit + 1))
+    q = (
+        select(RegisterMember.patient_id, RegisterMember.since)
+        .join(Patient, Patient.id == RegisterMember.patient_id)
+        .where(RegisterMember.practice_ods == ods.upper(), RegisterMember.register == register_id.upper())
+        .order_by(RegisterMember.patient_id)
+        .limit(limit + 1)
+    )
     if cursor:
         q = q.where(RegisterMember.patient_id > cursor)
     async with rt.sessions() as s, s.begin():
@@ -105,20 +127,25 @@ async def register_patients(ods: str, register_id: str, rt: RuntimeDep, principa
         await audit(s, audit_log, principal, "register.read", register_id.upper(), practice=ods)
     more = len(rows) > limit
     rows = rows[:limit]
-    return RegisterPatientsOut(register_id=register_id.upper(),
-                               items=[RegisterPatient(patient_id=r[0], since=r[1]) for r in rows],
-                               next_cursor=rows[-1][0] if more else None)
+    return RegisterPatientsOut(
+        register_id=register_id.upper(),
+        items=[RegisterPatient(patient_id=r[0], since=r[1]) for r in rows],
+        next_cursor=rows[-1][0] if more else None,
+    )
 
 
 class RefreshOut(BaseModel):
     changes: int
 
 
-@router.post("/refresh", response_model=RefreshOut,
-             summary="Recompute every patient's registers as of today (ages move on; run nightly)")
-async def refresh(ods: str, rt: RuntimeDep, kb: KnowledgeDep, today: Today,
-                  principal: RecordsWriter
-                  ) -> RefreshOut:
+@router.post(
+    "/refresh",
+    response_model=RefreshOut,
+    summary="Recompute every patient's registers as of today (ages move on; run nightly)",
+)
+async def refresh(
+    ods: str, rt: RuntimeDep, kb: KnowledgeDep, today: Today, principal: RecordsWriter
+) -> RefreshOut:
     async with rt.sessions() as s, s.begin():
         changes = await refresh_registers(s, ods.upper(), None, knowledge=kb, on=today)
         await audit(s, audit_log, principal, "registers.refresh", f"{changes} changes", practice=ods)

@@ -11,8 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-Kind = Literal["unknown-code", "implausible-value", "impossible-date", "duplicate", "resolved-but-treated",
-               "suspected-uncoded"]
+Kind = Literal[
+    "unknown-code",
+    "implausible-value",
+    "impossible-date",
+    "duplicate",
+    "resolved-but-treated",
+    "suspected-uncoded",
+]
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,9 @@ class SuspectedUncoded:
 
 
 RESOLVED_BUT_TREATED = (
-    ResolvedButTreated("diabetes", ("DM_COD",), ("DMRES_COD",), ("ANTIDIABETIC_DMD_opensafely",
-                                                                 "INSULIN_DMD_opensafely")),
+    ResolvedButTreated(
+        "diabetes", ("DM_COD",), ("DMRES_COD",), ("ANTIDIABETIC_DMD_opensafely", "INSULIN_DMD_opensafely")
+    ),
     ResolvedButTreated("hypertension", ("HYP_COD",), ("HYPRES_COD",), ("ANTIHYP_COD_drugrefset",)),
     ResolvedButTreated("asthma", ("AST_COD",), ("ASTRES_COD",), ("ASTTRT_COD",)),
 )
@@ -68,8 +75,9 @@ class Dated:
     value: float | None = None
 
 
-def resolved_but_treated(rule: ResolvedButTreated, patient_id: str, entries: Iterable[Dated],
-                         codes: dict[str, frozenset[str]]) -> Finding | None:
+def resolved_but_treated(
+    rule: ResolvedButTreated, patient_id: str, entries: Iterable[Dated], codes: dict[str, frozenset[str]]
+) -> Finding | None:
     """``codes`` maps each cluster name of the rule to its codes."""
     dx = res = None
     treated: list[Dated] = []
@@ -87,19 +95,30 @@ def resolved_but_treated(rule: ResolvedButTreated, patient_id: str, entries: Ite
     treated = [e for e in items if e.code in tx_codes and e.on > res.on]
     if not treated:
         return None
-    return Finding("resolved-but-treated", patient_id,
-                   f"{rule.condition} coded as resolved on {res.on.isoformat()} but {len(treated)} treatment "
-                   f"record(s) follow, latest {treated[-1].on.isoformat()}",
-                   (res.entry_id, *(t.entry_id for t in treated[-3:])), res.code)
+    return Finding(
+        "resolved-but-treated",
+        patient_id,
+        f"{rule.condition} coded as resolved on {res.on.isoformat()} but {len(treated)} treatment "
+        f"record(s) follow, latest {treated[-1].on.isoformat()}",
+        (res.entry_id, *(t.entry_id for t in treated[-3:])),
+        res.code,
+    )
 
 
 def suspected_uncoded(rule: SuspectedUncoded, patient_id: str, results: Iterable[Dated]) -> Finding | None:
-    high = sorted((r for r in results if r.value is not None and r.value >= rule.threshold), key=lambda r: r.on)
+    high = sorted(
+        (r for r in results if r.value is not None and r.value >= rule.threshold), key=lambda r: r.on
+    )
     if len(high) < rule.count:
         return None
-    return Finding("suspected-uncoded", patient_id,
-                   f"{len(high)} results ≥ {rule.threshold:g} {rule.unit} (latest {high[-1].on.isoformat()}) "
-                   f"and no {rule.condition} code", tuple(r.entry_id for r in high[-rule.count:]), high[-1].code)
+    return Finding(
+        "suspected-uncoded",
+        patient_id,
+        f"{len(high)} results ≥ {rule.threshold:g} {rule.unit} (latest {high[-1].on.isoformat()}) "
+        f"and no {rule.condition} code",
+        tuple(r.entry_id for r in high[-rule.count :]),
+        high[-1].code,
+    )
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from services.registers.schemas import EntryIn
 from shared.codelists import CodelistLibrary
-from shared.identifiers import normalise_nhs_number, nhs_number_problem, snomed_problem
+from shared.identifiers import nhs_number_problem, normalise_nhs_number, snomed_problem
 
 RANGES_FILE = Path(__file__).parent / "data" / "plausible_values.csv"
 
@@ -50,10 +50,20 @@ class ValueRange:
 @lru_cache(maxsize=4)
 def range_rows(path: Path = RANGES_FILE) -> tuple[tuple[str, ValueRange], ...]:
     with path.open(newline="") as fh:
-        return tuple((r["cluster"], ValueRange(r["measurement"], r["unit"], float(r["impossible_below"]),
-                                               float(r["impossible_above"]), float(r["implausible_below"]),
-                                               float(r["implausible_above"])))
-                     for r in csv.DictReader(fh))
+        return tuple(
+            (
+                r["cluster"],
+                ValueRange(
+                    r["measurement"],
+                    r["unit"],
+                    float(r["impossible_below"]),
+                    float(r["impossible_above"]),
+                    float(r["implausible_below"]),
+                    float(r["implausible_above"]),
+                ),
+            )
+            for r in csv.DictReader(fh)
+        )
 
 
 def value_ranges(library: CodelistLibrary) -> dict[str, ValueRange]:
@@ -83,7 +93,10 @@ class EntryChecker:
         if nhs_problem:
             bad("nhs_number", nhs_problem)
         elif patient is None:
-            bad("nhs_number", "no patient with this NHS number is registered at the practice: send the patient first")
+            bad(
+                "nhs_number",
+                "no patient with this NHS number is registered at the practice: send the patient first",
+            )
         code_problem = snomed_problem(entry.code)
         if code_problem:
             bad("code", code_problem)
@@ -95,10 +108,16 @@ class EntryChecker:
             if patient.died_on and entry.effective_date > patient.died_on:
                 bad("effective_date", "the date is after the patient's date of death")
         rng = self.ranges.get(entry.code)
-        if rng is not None and entry.value is not None and not (
-                rng.impossible_below <= entry.value <= rng.impossible_above):
-            bad("value", f"{entry.value:g} {rng.unit} is not a possible {rng.measurement.lower()} "
-                         f"(accepted {rng.impossible_below:g}-{rng.impossible_above:g})")
+        if (
+            rng is not None
+            and entry.value is not None
+            and not (rng.impossible_below <= entry.value <= rng.impossible_above)
+        ):
+            bad(
+                "value",
+                f"{entry.value:g} {rng.unit} is not a possible {rng.measurement.lower()} "
+                f"(accepted {rng.impossible_below:g}-{rng.impossible_above:g})",
+            )
         if entry.value is not None and entry.value != entry.value:  # NaN
             bad("value", "the value is not a number")
         return found
@@ -106,10 +125,19 @@ class EntryChecker:
     def flags(self, entry: EntryIn) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         if entry.code not in self.known_codes:
-            out.append(("unknown-code", "the code is valid SNOMED CT but in none of the platform's codelists"))
+            out.append(
+                ("unknown-code", "the code is valid SNOMED CT but in none of the platform's codelists")
+            )
         rng = self.ranges.get(entry.code)
-        if rng is not None and entry.value is not None and not (
-                rng.implausible_below <= entry.value <= rng.implausible_above):
-            out.append(("implausible-value", f"{entry.value:g} {rng.unit} is outside the usual range for "
-                                             f"{rng.measurement.lower()}"))
+        if (
+            rng is not None
+            and entry.value is not None
+            and not (rng.implausible_below <= entry.value <= rng.implausible_above)
+        ):
+            out.append(
+                (
+                    "implausible-value",
+                    f"{entry.value:g} {rng.unit} is outside the usual range for {rng.measurement.lower()}",
+                )
+            )
         return out

@@ -20,13 +20,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import audit_table
-from shared.db import new_id, utcnow
+from shared.db import BigIntPK, new_id, utcnow
 from shared.events.outbox import event_tables
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 
 class Base(DeclarativeBase):
@@ -60,15 +64,18 @@ class Patient(Base):
 
 
 class CodedEntry(Base):
+    """One coded entry. Rows are addressed by (practice, sender's entry id); ``id`` is the platform id that
+    events carry. Few indexes on purpose: this is the table batch ingestion writes millions of rows to."""
+
     __tablename__ = "coded_entries"
     __table_args__ = (
         UniqueConstraint("practice_ods", "client_entry_id", name="uq_entries_practice_client_id"),
         Index("ix_entries_patient_code", "patient_id", "code"),
         Index("ix_entries_practice_code", "practice_ods", "code"),
-        Index("ix_entries_patient_relevant", "patient_id", "register_relevant"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), default=new_id)
     practice_ods: Mapped[str] = mapped_column(String(10))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
     client_entry_id: Mapped[str] = mapped_column(String(200))

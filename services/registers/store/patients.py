@@ -22,8 +22,16 @@ from shared.events.schemas import (
 
 SOURCE = "/services/registers"
 _FIELDS = ("given_name", "family_name", "date_of_birth", "sex", "registered_on", "deregistered_on", "died_on")
-_CONTACT = ("email", "mobile", "address", "postcode", "allow_sms", "allow_email", "allow_letter",
-            "preferred_channel")
+_CONTACT = (
+    "email",
+    "mobile",
+    "address",
+    "postcode",
+    "allow_sms",
+    "allow_email",
+    "allow_letter",
+    "preferred_channel",
+)
 
 
 @dataclass(frozen=True)
@@ -42,23 +50,41 @@ def _row(practice: str, p: PatientIn) -> dict[str, object]:
     return row
 
 
-def _event(cls: type[PatientRegistered | PatientUpdated | PatientDeregistered], practice: str, pid: str,
-           row: dict[str, object]) -> EventPayload:
-    return cls(practice_ods=practice, patient_id=pid, date_of_birth=row["date_of_birth"], sex=row["sex"],
-               registered_on=row["registered_on"], deregistered_on=row["deregistered_on"],
-               died_on=row["died_on"],
-               contact=ContactPreferences(sms=bool(row["allow_sms"]), email=bool(row["allow_email"]),
-                                          letter=bool(row["allow_letter"]),
-                                          preferred=row["preferred_channel"]))  # type: ignore[arg-type]
+def _event(
+    cls: type[PatientRegistered | PatientUpdated | PatientDeregistered],
+    practice: str,
+    pid: str,
+    row: dict[str, object],
+) -> EventPayload:
+    return cls(
+        practice_ods=practice,
+        patient_id=pid,
+        date_of_birth=row["date_of_birth"],
+        sex=row["sex"],
+        registered_on=row["registered_on"],
+        deregistered_on=row["deregistered_on"],
+        died_on=row["died_on"],
+        contact=ContactPreferences(
+            sms=bool(row["allow_sms"]),
+            email=bool(row["allow_email"]),
+            letter=bool(row["allow_letter"]),
+            preferred=row["preferred_channel"],
+        ),
+    )  # type: ignore[arg-type]
 
 
-async def upsert_patients(session: AsyncSession, practice: str, patients: Sequence[PatientIn]) -> UpsertResult:
+async def upsert_patients(
+    session: AsyncSession, practice: str, patients: Sequence[PatientIn]
+) -> UpsertResult:
     incoming = {p.nhs_number: _row(practice, p) for p in patients}
     existing: dict[str, Patient] = {}
     numbers = list(incoming)
     for i in range(0, len(numbers), 5000):
-        found = await session.scalars(select(Patient).where(Patient.practice_ods == practice,
-                                                            Patient.nhs_number.in_(numbers[i:i + 5000])))
+        found = await session.scalars(
+            select(Patient).where(
+                Patient.practice_ods == practice, Patient.nhs_number.in_(numbers[i : i + 5000])
+            )
+        )
         existing.update({p.nhs_number: p for p in found})
     inserts, updates, payloads = [], [], []
     ids: dict[str, str] = {}
@@ -77,7 +103,9 @@ async def upsert_patients(session: AsyncSession, practice: str, patients: Sequen
                 unchanged += 1
             else:
                 updates.append({**row, "id": pid, "updated_at": utcnow()})
-                left = (row["deregistered_on"] or row["died_on"]) and not (current.deregistered_on or current.died_on)
+                left = (row["deregistered_on"] or row["died_on"]) and not (
+                    current.deregistered_on or current.died_on
+                )
                 payloads.append(_event(PatientDeregistered if left else PatientUpdated, practice, pid, row))
         ids[nhs] = pid
     if inserts:
@@ -91,14 +119,30 @@ async def upsert_patients(session: AsyncSession, practice: str, patients: Sequen
 
 def patient_out(p: Patient) -> PatientOut:
     return PatientOut(
-        id=p.id, practice_ods=p.practice_ods, nhs_number=p.nhs_number, given_name=p.given_name,
-        family_name=p.family_name, date_of_birth=p.date_of_birth, sex=p.sex,  # type: ignore[arg-type]
-        registered_on=p.registered_on, deregistered_on=p.deregistered_on, died_on=p.died_on,
-        contact=ContactIn(email=p.email, mobile=p.mobile, address=p.address, postcode=p.postcode,
-                          allow_sms=p.allow_sms, allow_email=p.allow_email, allow_letter=p.allow_letter,
-                          preferred_channel=p.preferred_channel),  # type: ignore[arg-type]
+        id=p.id,
+        practice_ods=p.practice_ods,
+        nhs_number=p.nhs_number,
+        given_name=p.given_name,
+        family_name=p.family_name,
+        date_of_birth=p.date_of_birth,
+        sex=p.sex,  # type: ignore[arg-type]
+        registered_on=p.registered_on,
+        deregistered_on=p.deregistered_on,
+        died_on=p.died_on,
+        contact=ContactIn(
+            email=p.email,
+            mobile=p.mobile,
+            address=p.address,
+            postcode=p.postcode,
+            allow_sms=p.allow_sms,
+            allow_email=p.allow_email,
+            allow_letter=p.allow_letter,
+            preferred_channel=p.preferred_channel,
+        ),  # type: ignore[arg-type]
     )
 
 
 async def get_patient(session: AsyncSession, practice: str, patient_id: str) -> Patient | None:
-    return await session.scalar(select(Patient).where(Patient.practice_ods == practice, Patient.id == patient_id))
+    return await session.scalar(
+        select(Patient).where(Patient.practice_ods == practice, Patient.id == patient_id)
+    )

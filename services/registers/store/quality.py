@@ -33,64 +33,133 @@ class QualityReport:
     recorders: list[RecorderStats]
 
 
-def _active(practice: str):  # noqa: ANN202 - SQL expression
+def _active(practice: str):
     return and_(E.practice_ods == practice, E.retracted.is_(False))
 
 
-async def _in_chunks(session: AsyncSession, query, column, values: list[str]):  # noqa: ANN001, ANN202
+async def _in_chunks(session: AsyncSession, query, column, values: list[str]):
     rows = []
     for i in range(0, len(values), CHUNK):
-        rows.extend(await session.execute(query.where(column.in_(values[i:i + CHUNK]))))
+        rows.extend(await session.execute(query.where(column.in_(values[i : i + CHUNK]))))
     return rows
 
 
-async def quality_report(session: AsyncSession, practice: str, *, knowledge: Knowledge, today: date) -> QualityReport:
+async def quality_report(
+    session: AsyncSession, practice: str, *, knowledge: Knowledge, today: date
+) -> QualityReport:
     findings: list[Finding] = []
 
-    rows = await session.execute(select(E.id, E.patient_id, E.code, E.recorded_by)
-                                 .where(_active(practice), E.known_code.is_(False)))
-    findings += [Finding("unknown-code", r.patient_id, "valid SNOMED CT id in none of the platform's codelists",
-                         (r.id,), r.code, (r.recorded_by,)) for r in rows]
+    rows = await session.execute(
+        select(E.id, E.patient_id, E.code, E.recorded_by).where(_active(practice), E.known_code.is_(False))
+    )
+    findings += [
+        Finding(
+            "unknown-code",
+            r.patient_id,
+            "valid SNOMED CT id in none of the platform's codelists",
+            (r.id,),
+            r.code,
+            (r.recorded_by,),
+        )
+        for r in rows
+    ]
 
     for cluster, rng in range_rows():
         codes = sorted(knowledge.clusters(cluster))
         if not codes:
             continue
         q = select(E.id, E.patient_id, E.code, E.value, E.recorded_by).where(
-            _active(practice), E.value.is_not(None),
-            or_(E.value < rng.implausible_below, E.value > rng.implausible_above))
+            _active(practice),
+            E.value.is_not(None),
+            or_(E.value < rng.implausible_below, E.value > rng.implausible_above),
+        )
         for r in await _in_chunks(session, q, E.code, codes):
-            findings.append(Finding("implausible-value", r.patient_id,
-                                    f"{r.value:g} {rng.unit} is outside the usual range for "
-                                    f"{rng.measurement.lower()} ({rng.implausible_below:g}-{rng.implausible_above:g})",
-                                    (r.id,), r.code, (r.recorded_by,)))
+            findings.append(
+                Finding(
+                    "implausible-value",
+                    r.patient_id,
+                    f"{r.value:g} {rng.unit} is outside the usual range for "
+                    f"{rng.measurement.lower()} ({rng.implausible_below:g}-{rng.implausible_above:g})",
+                    (r.id,),
+                    r.code,
+                    (r.recorded_by,),
+                )
+            )
 
     rows = await session.execute(
-        select(E.id, E.patient_id, E.code, E.effective_date, E.recorded_by, Patient.date_of_birth, Patient.died_on)
+        select(
+            E.id,
+            E.patient_id,
+            E.code,
+            E.effective_date,
+            E.recorded_by,
+            Patient.date_of_birth,
+            Patient.died_on,
+        )
         .join(Patient, Patient.id == E.patient_id)
-        .where(_active(practice), or_(E.effective_date < Patient.date_of_birth, E.effective_date > today,
-                                      and_(Patient.died_on.is_not(None), E.effective_date > Patient.died_on))))
+        .where(
+            _active(practice),
+            or_(
+                E.effective_date < Patient.date_of_birth,
+                E.effective_date > today,
+                and_(Patient.died_on.is_not(None), E.effective_date > Patient.died_on),
+            ),
+        )
+    )
     for r in rows:
-        why = ("before the date of birth" if r.effective_date < r.date_of_birth else
-               "in the future" if r.effective_date > today else "after the date of death")
-        findings.append(Finding("impossible-date", r.patient_id, f"dated {r.effective_date.isoformat()}, {why}",
-                                (r.id,), r.code, (r.recorded_by,)))
+        why = (
+            "before the date of birth"
+            if r.effective_date < r.date_of_birth
+            else "in the future"
+            if r.effective_date > today
+            else "after the date of death"
+        )
+        findings.append(
+            Finding(
+                "impossible-date",
+                r.patient_id,
+                f"dated {r.effective_date.isoformat()}, {why}",
+                (r.id,),
+                r.code,
+                (r.recorded_by,),
+            )
+        )
 
-    dup_keys = (select(E.patient_id, E.code, E.effective_date, E.value)
-                .where(_active(practice))
-                .group_by(E.patient_id, E.code, E.effective_date, E.value).having(func.count() > 1).subquery())
+    dup_keys = (
+        select(E.patient_id, E.code, E.effective_date, E.value)
+        .where(_active(practice))
+        .group_by(E.patient_id, E.code, E.effective_date, E.value)
+        .having(func.count() > 1)
+        .subquery()
+    )
     rows = await session.execute(
         select(E.id, E.patient_id, E.code, E.effective_date, E.recorded_by)
-        .join(dup_keys, and_(dup_keys.c.patient_id == E.patient_id, dup_keys.c.code == E.code,
-                             dup_keys.c.effective_date == E.effective_date,
-                             or_(dup_keys.c.value == E.value, and_(dup_keys.c.value.is_(None), E.value.is_(None)))))
-        .where(_active(practice)).order_by(E.patient_id, E.code, E.effective_date, E.id))
+        .join(
+            dup_keys,
+            and_(
+                dup_keys.c.patient_id == E.patient_id,
+                dup_keys.c.code == E.code,
+                dup_keys.c.effective_date == E.effective_date,
+                or_(dup_keys.c.value == E.value, and_(dup_keys.c.value.is_(None), E.value.is_(None))),
+            ),
+        )
+        .where(_active(practice))
+        .order_by(E.patient_id, E.code, E.effective_date, E.id)
+    )
     groups: dict[tuple[str, str, date], list] = defaultdict(list)
     for r in rows:
         groups[(r.patient_id, r.code, r.effective_date)].append(r)
     for (pid, code, on), items in groups.items():
-        findings.append(Finding("duplicate", pid, f"{len(items)} identical entries of this code on {on.isoformat()}",
-                                tuple(i.id for i in items), code, tuple(i.recorded_by for i in items[1:])))
+        findings.append(
+            Finding(
+                "duplicate",
+                pid,
+                f"{len(items)} identical entries of this code on {on.isoformat()}",
+                tuple(i.id for i in items),
+                code,
+                tuple(i.recorded_by for i in items[1:]),
+            )
+        )
 
     for rule in RESOLVED_BUT_TREATED:
         codes = {c: knowledge.clusters(c) for c in (*rule.diagnosis, *rule.resolved, *rule.treatment)}
@@ -103,7 +172,8 @@ async def quality_report(session: AsyncSession, practice: str, *, knowledge: Kno
         history: dict[str, list[Dated]] = defaultdict(list)
         for i in range(0, len(patients), CHUNK):
             q = select(E.id, E.patient_id, E.code, E.effective_date).where(
-                _active(practice), E.patient_id.in_(patients[i:i + CHUNK]))
+                _active(practice), E.patient_id.in_(patients[i : i + CHUNK])
+            )
             for r in await _in_chunks(session, q, E.code, all_codes):
                 history[r.patient_id].append(Dated(r.id, r.code, r.effective_date))
         for pid, items in history.items():
@@ -115,22 +185,33 @@ async def quality_report(session: AsyncSession, practice: str, *, knowledge: Kno
         result_codes = sorted(knowledge.clusters(*rule.results))
         dx_codes = sorted(knowledge.clusters(*rule.diagnosis))
         q = select(E.id, E.patient_id, E.code, E.effective_date, E.value).where(
-            _active(practice), E.value >= rule.threshold)
+            _active(practice), E.value >= rule.threshold
+        )
         results: dict[str, list[Dated]] = defaultdict(list)
         for r in await _in_chunks(session, q, E.code, result_codes):
             results[r.patient_id].append(Dated(r.id, r.code, r.effective_date, r.value))
         candidates = sorted(pid for pid, items in results.items() if len(items) >= rule.count)
         if not candidates:
             continue
-        coded = {r.patient_id for r in await _in_chunks(
-            session, select(E.patient_id).where(_active(practice), E.code.in_(dx_codes)).distinct(),
-            E.patient_id, candidates)}
+        coded = {
+            r.patient_id
+            for r in await _in_chunks(
+                session,
+                select(E.patient_id).where(_active(practice), E.code.in_(dx_codes)).distinct(),
+                E.patient_id,
+                candidates,
+            )
+        }
         for pid in candidates:
             if pid not in coded:
                 finding = suspected_uncoded(rule, pid, results[pid])
                 if finding:
                     findings.append(finding)
 
-    counts = {r[0]: int(r[1]) for r in await session.execute(
-        select(E.recorded_by, func.count()).where(_active(practice)).group_by(E.recorded_by))}
+    counts = {
+        r[0]: int(r[1])
+        for r in await session.execute(
+            select(E.recorded_by, func.count()).where(_active(practice)).group_by(E.recorded_by)
+        )
+    }
     return QualityReport(findings, by_recorder(counts, findings))

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registers.domain.knowledge import Knowledge
@@ -20,7 +20,7 @@ from services.registers.domain.validation import EntryChecker, EntryProblem, Pat
 from services.registers.schemas import BatchResult, EntryFlag, EntryIn, RetractResult
 from services.registers.store.models import CodedEntry, Patient, events
 from services.registers.store.registers import refresh_registers
-from shared.db import new_id, utcnow
+from shared.db import bulk_insert, new_id, utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import CodeRecorded, CodeRetracted, RecordedCode
 from shared.identifiers import normalise_nhs_number
@@ -35,20 +35,31 @@ def content_hash(e: EntryIn, nhs: str) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
-async def patients_by_nhs(session: AsyncSession, practice: str, numbers: Sequence[str]) -> dict[str, PatientFacts]:
+async def patients_by_nhs(
+    session: AsyncSession, practice: str, numbers: Sequence[str]
+) -> dict[str, PatientFacts]:
     out: dict[str, PatientFacts] = {}
     unique = list(set(numbers))
     for i in range(0, len(unique), CHUNK):
         rows = await session.execute(
-            select(Patient.id, Patient.nhs_number, Patient.date_of_birth, Patient.died_on)
-            .where(Patient.practice_ods == practice, Patient.nhs_number.in_(unique[i:i + CHUNK])))
+            select(Patient.id, Patient.nhs_number, Patient.date_of_birth, Patient.died_on).where(
+                Patient.practice_ods == practice, Patient.nhs_number.in_(unique[i : i + CHUNK])
+            )
+        )
         for r in rows:
             out[r.nhs_number] = PatientFacts(r.id, r.date_of_birth, r.died_on)
     return out
 
 
-async def ingest_entries(session: AsyncSession, practice: str, entries: Sequence[EntryIn], *, source: str,
-                         knowledge: Knowledge, today: date) -> BatchResult:
+async def ingest_entries(
+    session: AsyncSession,
+    practice: str,
+    entries: Sequence[EntryIn],
+    *,
+    source: str,
+    knowledge: Knowledge,
+    today: date,
+) -> BatchResult:
     """Validate and store a batch; raise ``Problem`` 422 (nothing written) if any entry is invalid."""
     nhs_numbers = [normalise_nhs_number(e.nhs_number) for e in entries]
     patients = await patients_by_nhs(session, practice, nhs_numbers)
@@ -61,21 +72,35 @@ async def ingest_entries(session: AsyncSession, practice: str, entries: Sequence
         digest = content_hash(entry, nhs)
         hashes.append(digest)
         if entry.entry_id in seen and seen[entry.entry_id][1] != digest:
-            problems.append(EntryProblem(i, entry.entry_id, "entry_id",
-                                         f"entry_id also used by entry {seen[entry.entry_id][0]} with other content"))
+            problems.append(
+                EntryProblem(
+                    i,
+                    entry.entry_id,
+                    "entry_id",
+                    f"entry_id also used by entry {seen[entry.entry_id][0]} with other content",
+                )
+            )
         seen.setdefault(entry.entry_id, (i, digest))
     if problems:
-        raise invalid([p.as_dict() for p in problems],
-                      f"{len({p.index for p in problems})} of {len(entries)} entries are invalid; "
-                      "nothing was stored")
+        raise invalid(
+            [p.as_dict() for p in problems],
+            f"{len({p.index for p in problems})} of {len(entries)} entries are invalid; nothing was stored",
+        )
 
-    existing: dict[str, tuple[str, str, bool, int]] = {}
+    existing: dict[
+        str, tuple[str, str, bool, int]
+    ] = {}  # entry id -> (platform id, hash, retracted, version)
     ids = list(seen)
     for i in range(0, len(ids), CHUNK):
         rows = await session.execute(
-            select(CodedEntry.client_entry_id, CodedEntry.id, CodedEntry.content_hash, CodedEntry.retracted,
-                   CodedEntry.version)
-            .where(CodedEntry.practice_ods == practice, CodedEntry.client_entry_id.in_(ids[i:i + CHUNK])))
+            select(
+                CodedEntry.client_entry_id,
+                CodedEntry.id,
+                CodedEntry.content_hash,
+                CodedEntry.retracted,
+                CodedEntry.version,
+            ).where(CodedEntry.practice_ods == practice, CodedEntry.client_entry_id.in_(ids[i : i + CHUNK]))
+        )
         existing.update({r[0]: (r[1], r[2], r[3], r[4]) for r in rows})
 
     now = utcnow()
@@ -91,67 +116,144 @@ async def ingest_entries(session: AsyncSession, practice: str, entries: Sequence
             continue
         done.add(entry.entry_id)
         patient = patients[nhs]
-        fields = {"code": entry.code, "effective_date": entry.effective_date, "value": entry.value,
-                  "unit": entry.unit, "kind": entry.kind, "recorded_by": entry.recorded_by,
-                  "content_hash": digest, "known_code": entry.code in knowledge.known_codes,
-                  "register_relevant": knowledge.register_relevant(entry.code), "updated_at": now}
+        fields = {
+            "code": entry.code,
+            "effective_date": entry.effective_date,
+            "value": entry.value,
+            "unit": entry.unit,
+            "kind": entry.kind,
+            "recorded_by": entry.recorded_by,
+            "content_hash": digest,
+            "known_code": entry.code in knowledge.known_codes,
+            "register_relevant": knowledge.register_relevant(entry.code),
+            "updated_at": now,
+        }
         current = existing.get(entry.entry_id)
         if current is not None and current[1] == digest:
             unchanged += 1
             continue
         if current is None:
             row_id = new_id()
-            inserts.append({**fields, "id": row_id, "practice_ods": practice, "patient_id": patient.patient_id,
-                            "client_entry_id": entry.entry_id, "source": source, "retracted": False,
-                            "version": 1, "recorded_at": now})
+            inserts.append(
+                {
+                    **fields,
+                    "id": row_id,
+                    "practice_ods": practice,
+                    "patient_id": patient.patient_id,
+                    "client_entry_id": entry.entry_id,
+                    "source": source,
+                    "retracted": False,
+                    "version": 1,
+                    "recorded_at": now,
+                }
+            )
         else:
             row_id = current[0]
-            corrections.append({**fields, "b_id": row_id, "version": current[3] + 1, "retracted": False})
-        per_patient[patient.patient_id].append(RecordedCode(
-            entry_id=row_id, code=entry.code, effective_date=entry.effective_date, value=entry.value,
-            unit=entry.unit, kind=entry.kind, correction=current is not None))
-        flags.extend(EntryFlag(index=i, entry_id=entry.entry_id, flag=f, detail=d) for f, d in checker.flags(entry))
+            corrections.append(
+                {**fields, "b_client_id": entry.entry_id, "version": current[3] + 1, "retracted": False}
+            )
+        per_patient[patient.patient_id].append(
+            RecordedCode(
+                entry_id=row_id,
+                code=entry.code,
+                effective_date=entry.effective_date,
+                value=entry.value,
+                unit=entry.unit,
+                kind=entry.kind,
+                correction=current is not None,
+            )
+        )
+        flags.extend(
+            EntryFlag(index=i, entry_id=entry.entry_id, flag=f, detail=d) for f, d in checker.flags(entry)
+        )
 
-    if inserts:
-        for i in range(0, len(inserts), CHUNK):
-            await session.execute(insert(CodedEntry), inserts[i:i + CHUNK])
+    await bulk_insert(session, CodedEntry.__table__, inserts)
     if corrections:
-        stmt = update(CodedEntry.__table__).where(CodedEntry.__table__.c.id == bindparam("b_id"))
+        table = CodedEntry.__table__
+        stmt = update(table).where(
+            table.c.practice_ods == practice, table.c.client_entry_id == bindparam("b_client_id")
+        )
         await session.execute(stmt, corrections)
-    await enqueue(session, events, (
-        CodeRecorded(practice_ods=practice, patient_id=pid, source=source, entries=codes)  # type: ignore[arg-type]
-        for pid, codes in per_patient.items()), source=SOURCE)
-    touched = {pid for pid, codes in per_patient.items() if any(knowledge.register_relevant(c.code) for c in codes)}
+    await enqueue(
+        session,
+        events,
+        (
+            CodeRecorded(practice_ods=practice, patient_id=pid, source=source, entries=codes)  # type: ignore[arg-type]
+            for pid, codes in per_patient.items()
+        ),
+        source=SOURCE,
+    )
+    touched = {
+        pid for pid, codes in per_patient.items() if any(knowledge.register_relevant(c.code) for c in codes)
+    }
     await refresh_registers(session, practice, touched, knowledge=knowledge, on=today)
-    return BatchResult(received=len(entries), created=len(inserts), corrected=len(corrections),
-                       unchanged=unchanged, flags=flags[:1000])
+    return BatchResult(
+        received=len(entries),
+        created=len(inserts),
+        corrected=len(corrections),
+        unchanged=unchanged,
+        flags=flags[:1000],
+    )
 
 
-async def retract_entries(session: AsyncSession, practice: str, client_ids: Sequence[str], *,
-                          knowledge: Knowledge, today: date) -> RetractResult:
-    rows = (await session.execute(
-        select(CodedEntry.id, CodedEntry.client_entry_id, CodedEntry.patient_id, CodedEntry.retracted,
-               CodedEntry.register_relevant)
-        .where(CodedEntry.practice_ods == practice, CodedEntry.client_entry_id.in_(list(set(client_ids)))))).all()
+async def retract_entries(
+    session: AsyncSession, practice: str, client_ids: Sequence[str], *, knowledge: Knowledge, today: date
+) -> RetractResult:
+    rows = (
+        await session.execute(
+            select(
+                CodedEntry.id,
+                CodedEntry.client_entry_id,
+                CodedEntry.patient_id,
+                CodedEntry.retracted,
+                CodedEntry.register_relevant,
+            ).where(
+                CodedEntry.practice_ods == practice, CodedEntry.client_entry_id.in_(list(set(client_ids)))
+            )
+        )
+    ).all()
     found = {r.client_entry_id for r in rows}
     missing = [cid for cid in client_ids if cid not in found]
     if missing:
-        raise invalid([{"index": client_ids.index(m), "field": "entry_ids", "reason": "no such entry",
-                        "entry_id": m} for m in missing[:1000]], "Unknown entry ids; nothing was retracted")
+        raise invalid(
+            [
+                {"index": client_ids.index(m), "field": "entry_ids", "reason": "no such entry", "entry_id": m}
+                for m in missing[:1000]
+            ],
+            "Unknown entry ids; nothing was retracted",
+        )
     live = [r for r in rows if not r.retracted]
     if live:
-        await session.execute(update(CodedEntry).where(CodedEntry.id.in_([r.id for r in live]))
-                              .values(retracted=True, updated_at=utcnow()))
+        await session.execute(
+            update(CodedEntry)
+            .where(
+                CodedEntry.practice_ods == practice,
+                CodedEntry.client_entry_id.in_([r.client_entry_id for r in live]),
+            )
+            .values(retracted=True, updated_at=utcnow())
+        )
     by_patient: dict[str, list[str]] = defaultdict(list)
     for r in live:
         by_patient[r.patient_id].append(r.id)
-    await enqueue(session, events, (CodeRetracted(practice_ods=practice, patient_id=pid, entry_ids=ids)
-                                    for pid, ids in by_patient.items()), source=SOURCE)
-    await refresh_registers(session, practice, {r.patient_id for r in live if r.register_relevant},
-                            knowledge=knowledge, on=today)
+    await enqueue(
+        session,
+        events,
+        (
+            CodeRetracted(practice_ods=practice, patient_id=pid, entry_ids=ids)
+            for pid, ids in by_patient.items()
+        ),
+        source=SOURCE,
+    )
+    await refresh_registers(
+        session, practice, {r.patient_id for r in live if r.register_relevant}, knowledge=knowledge, on=today
+    )
     return RetractResult(retracted=len(live), already_retracted=len(rows) - len(live))
 
 
 def conflict() -> Problem:
-    return Problem(409, "Conflict", "Another request wrote the same entries at the same time; send the batch "
-                   "again (it is idempotent)", kind="conflict")
+    return Problem(
+        409,
+        "Conflict",
+        "Another request wrote the same entries at the same time; send the batch again (it is idempotent)",
+        kind="conflict",
+    )

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -100,6 +99,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_processed_events'))
     )
     op.create_table('coded_entries',
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('practice_ods', sa.String(length=10), nullable=False),
     sa.Column('patient_id', sa.String(length=36), nullable=False),
@@ -119,12 +119,11 @@ def upgrade() -> None:
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_coded_entries_patient_id_patients')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_coded_entries')),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_coded_entries')),
     sa.UniqueConstraint('practice_ods', 'client_entry_id', name='uq_entries_practice_client_id')
     )
     with op.batch_alter_table('coded_entries', schema=None) as batch_op:
         batch_op.create_index('ix_entries_patient_code', ['patient_id', 'code'], unique=False)
-        batch_op.create_index('ix_entries_patient_relevant', ['patient_id', 'register_relevant'], unique=False)
         batch_op.create_index('ix_entries_practice_code', ['practice_ods', 'code'], unique=False)
 
     op.create_table('register_members',
@@ -149,7 +148,6 @@ def downgrade() -> None:
     op.drop_table('register_members')
     with op.batch_alter_table('coded_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_entries_practice_code')
-        batch_op.drop_index('ix_entries_patient_relevant')
         batch_op.drop_index('ix_entries_patient_code')
 
     op.drop_table('coded_entries')
