@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.indicators.service.evaluation import RefreshResult, refresh
+from services.indicators.service.evaluation import refresh
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import Patient, RecomputeJob
+from services.indicators.store.state import reflag_relevant
 from shared.db import utcnow
 
 SYNC_LIMIT = 5000  # patients: above this a recompute runs as a job
@@ -33,6 +34,7 @@ async def run_job(
         await s.execute(update(RecomputeJob).where(RecomputeJob.id == job_id).values(status="running"))
     try:
         async with sessions() as s, s.begin():
+            await reflag_relevant(s, practice, kernel.relevant_codes)
             result = await refresh(s, kernel, practice, None)
         values: dict[str, object] = {"status": "done", "patients": result.patients, "outcomes": result.outcomes}
     except Exception as exc:
@@ -50,7 +52,3 @@ def start_job(app: FastAPI, kernel: Kernel, job_id: str, practice: str) -> None:
     tasks.add(task)
     task.add_done_callback(tasks.discard)
 
-
-async def recompute_now(sessions: async_sessionmaker[AsyncSession], kernel: Kernel, practice: str) -> RefreshResult:
-    async with sessions() as s, s.begin():
-        return await refresh(s, kernel, practice, None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,6 +126,15 @@ async def load_patients(
         except InvalidRecord:
             continue
     return out
+
+
+async def reflag_relevant(session: AsyncSession, practice: str, codes: Iterable[str]) -> None:
+    """Mark entries whose code a rule set now reads (after a new rule set or codelist release)."""
+    t = CodedEvent.__table__
+    wanted = sorted(codes)
+    for i in range(0, len(wanted), 1000):
+        await session.execute(update(t).where(t.c.practice_ods == practice, t.c.relevant.is_(False),
+                                              t.c.code.in_(wanted[i:i + 1000])).values(relevant=True))
 
 
 async def stored_outcomes(
