@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.indicators.api import achievement, benchmarks, exports, manage, rulesets, worklists
 from services.indicators.events import handlers
+from services.indicators.service.jobs import start_daily_refresh, stop_daily_refresh
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import events
 from shared.service import ServiceSpec, create_service_app
@@ -41,7 +42,13 @@ def create_app(
             benchmarks.router,
         ],
         handlers=handlers(kern),
+        on_startup=lambda app: _started(app, kern),
+        on_shutdown=stop_daily_refresh,
     )
     app = create_service_app(spec, settings or settings_for(SERVICE))
     app.state.kernel = kern
     return app
+
+
+async def _started(app: FastAPI, kernel: Kernel) -> None:
+    start_daily_refresh(app, kernel)

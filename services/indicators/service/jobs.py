@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.indicators.service.evaluation import refresh
 from services.indicators.service.kernel import Kernel
-from services.indicators.store.models import Patient, RecomputeJob
-from services.indicators.store.state import reflag_relevant
+from services.indicators.store.models import IndicatorState, Patient, RecomputeJob
+from services.indicators.store.state import contract_of, reflag_relevant
 from shared.db import utcnow
 
 SYNC_LIMIT = 5000  # patients: above this a recompute runs as a job
@@ -52,3 +53,44 @@ def start_job(app: FastAPI, kernel: Kernel, job_id: str, practice: str) -> None:
     tasks.add(task)
     task.add_done_callback(tasks.discard)
 
+
+
+async def refresh_stale(sessions: async_sessionmaker[AsyncSession], kernel: Kernel) -> int:
+    """Recompute every practice whose stored outcomes are for an earlier achievement date (ages and windows
+    move on with the calendar even when no event arrives). Returns the practices refreshed."""
+    async with sessions() as s:
+        rows = (await s.execute(select(IndicatorState.practice_ods, func.max(IndicatorState.achievement_date))
+                                .group_by(IndicatorState.practice_ods))).all()
+    done = 0
+    for practice, stored in rows:
+        async with sessions() as s, s.begin():
+            contract = await contract_of(s, practice, kernel)
+            current = kernel.period(kernel.ruleset(contract.ruleset_id)).achievement_date
+            if stored == current:
+                continue
+            await refresh(s, kernel, practice, None)
+        done += 1
+    return done
+
+
+def start_daily_refresh(app: FastAPI, kernel: Kernel, every_seconds: float = 3600.0) -> None:
+    """Hourly check for practices whose stored date is behind the service date (once a day in practice)."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                if await refresh_stale(app.state.runtime.sessions, kernel):
+                    app.state.runtime.events_written()
+            except Exception as exc:
+                log.warning("stale refresh failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(every_seconds)
+
+    app.state.indicator_refresh = asyncio.create_task(loop(), name="indicators-stale-refresh")
+
+
+async def stop_daily_refresh(app: FastAPI) -> None:
+    task: asyncio.Task[None] | None = getattr(app.state, "indicator_refresh", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -109,3 +109,23 @@ async def test_full_recompute_equals_incremental(database_url: str) -> None:
                 break
             await __import__("asyncio").sleep(0.05)
         assert status["status"] == "done"
+
+
+async def test_stale_practices_are_refreshed_when_the_date_moves(sqlite_url: str) -> None:
+    from services.indicators.service.jobs import refresh_stale
+    from services.indicators.store.models import Snapshot
+    from tests.indicators.service.helpers import kernel
+
+    async with indicators_app(sqlite_url) as (app, _client, _headers):
+        await diabetic(app, "s1", 50.0)
+        sessions = app.state.runtime.sessions
+        assert await refresh_stale(sessions, kernel()) == 0
+        k = kernel()
+        k.today = lambda: date(2026, 2, 20)
+        try:
+            assert await refresh_stale(sessions, k) == 1
+            async with sessions() as s:
+                months = set((await s.execute(select(Snapshot.month))).scalars())
+            assert {"2026-01", "2026-02"} <= months
+        finally:
+            k.today = lambda: date(2026, 1, 15)
