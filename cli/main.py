@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli import asyncapi as asyncapi_doc
+from cli import codelists as codelists_cli
 from cli import postman as postman_doc
 from cli.loader import LoadError, RegistersClient, load
 from cli.services import PORTS, ROOT, all_statuses, create_app
@@ -26,6 +27,7 @@ from shared.synthetic import SyntheticPractice
 
 app = typer.Typer(help="Run and operate the QOF platform locally.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
+app.add_typer(codelists_cli.app, name="codelist")
 console = Console()
 PRACTICE_SCOPES = ["records:read", "records:write", "patients:contact", "indicators:read", "indicators:write",
                    "recall:read", "recall:write", "workload:read", "workload:write"]

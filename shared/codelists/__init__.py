@@ -114,11 +114,17 @@ class CodelistLibrary:
     """Every codelist the platform knows, with the preferred version of each cluster."""
 
     def __init__(
-        self, rows: list[CatalogueRow], data_dir: Path = DATA_DIR, aliases: dict[str, str] | None = None
+        self,
+        rows: list[CatalogueRow],
+        data_dir: Path = DATA_DIR,
+        aliases: dict[str, str] | None = None,
+        alias_status: dict[str, str] | None = None,
     ) -> None:
         self._rows = {(r.cluster, r.version): r for r in rows}
         # Business-rule cluster name -> the codelist that stands in for it (see aliases.csv).
         self.aliases = dict(aliases or {})
+        # Cluster -> available | stand-in, as aliases.csv judges the substitution.
+        self.alias_status = dict(alias_status or {})
         self._preferred = {r.cluster: r.version for r in rows if r.preferred}
         self._data_dir = data_dir
         self._loaded: dict[tuple[str, str], Codelist] = {}
@@ -172,6 +178,8 @@ class CodelistLibrary:
     def status(self, cluster: str) -> Literal["available", "stand-in", "missing"]:
         if not self.has(cluster):
             return "missing"
+        if cluster not in self._preferred and self.alias_status.get(cluster, "stand-in") == "stand-in":
+            return "stand-in"
         return "stand-in" if self.get(cluster).kind == "stand-in" else "available"
 
 
@@ -229,4 +237,5 @@ def read_aliases(path: Path = ALIASES) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def default_library() -> CodelistLibrary:
-    return CodelistLibrary(read_catalogue(), aliases=read_aliases())
+    return CodelistLibrary(read_catalogue(), aliases=read_aliases(),
+                           alias_status={c: a.status for c, a in read_alias_table().items()})
