@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.evaluation import refresh
 from services.indicators.service.kernel import Kernel
-from services.indicators.store.models import CodedEvent, Patient, RegisterMember
+from services.indicators.store.models import (
+    CODED_EVENTS,
+    PATIENTS,
+    REGISTER_MEMBERS,
+    CodedEvent,
+)
 from services.indicators.store.state import SEX, upsert
 from shared.events.consumer import Handler
 from shared.events.envelope import Envelope
@@ -35,7 +40,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
         assert isinstance(payload, PatientState)
         await upsert(
             session,
-            Patient.__table__,
+            PATIENTS,
             [
                 {
                     "patient_id": payload.patient_id,
@@ -73,7 +78,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             .select_from(CodedEvent)
             .where(CodedEvent.entry_id.in_([r["entry_id"] for r in rows]), CodedEvent.relevant.is_(True))
         )
-        await upsert(session, CodedEvent.__table__, rows, ("entry_id",))
+        await upsert(session, CODED_EVENTS, rows, ("entry_id",))
         if was_relevant or any(r["relevant"] for r in rows):
             await refresh(session, kernel, payload.practice_ods, [payload.patient_id])
 
@@ -88,7 +93,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
 
     async def on_register(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, RegisterChanged)
-        t = RegisterMember.__table__
+        t = REGISTER_MEMBERS
         if payload.on_register:
             await upsert(
                 session,

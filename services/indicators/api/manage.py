@@ -15,7 +15,7 @@ from services.indicators.domain import IndicatorsError, load_contract
 from services.indicators.service.achievement import achievement
 from services.indicators.service.evaluation import publish_aggregates, refresh
 from services.indicators.service.jobs import SYNC_LIMIT, practice_patients, run_job, start_job
-from services.indicators.store.models import Attestation, Contract, RecomputeJob, audit_log
+from services.indicators.store.models import ATTESTATIONS, CONTRACTS, RecomputeJob, audit_log
 from services.indicators.store.state import contract_of, upsert
 from shared.audit import audit
 from shared.db import utcnow
@@ -68,7 +68,7 @@ async def put_contract(ods: str, body: ContractIn, rt: RuntimeDep, kernel: Kerne
     async with rt.sessions() as s, s.begin():
         await upsert(
             s,
-            Contract.__table__,
+            CONTRACTS,
             [
                 {
                     "practice_ods": practice,
@@ -117,7 +117,7 @@ async def put_attestation(
             raise invalid([{"field": "indicator_id", "reason": reason, "location": "path"}])
         await upsert(
             s,
-            Attestation.__table__,
+            ATTESTATIONS,
             [
                 {
                     "practice_ods": practice,

@@ -97,19 +97,19 @@ async def get_ruleset(ruleset_id: str, kernel: KernelDep, _p: AnyReader) -> Rule
             missing_clusters=list(ready[i.id].missing),
             stand_in_clusters=list(ready[i.id].stand_ins),
             points=prov(i.points),
-            lower_threshold=prov(i.lower_threshold),  # type: ignore[arg-type]
+            lower_threshold=prov(i.lower_threshold),
             upper_threshold=prov(i.upper_threshold),
-            prevalence_adjusted=prov(i.prevalence_adjusted),  # type: ignore[arg-type]
+            prevalence_adjusted=prov(i.prevalence_adjusted),
             rules=prov(i.chain),
         )
         for i in rs.indicators
-    ]  # type: ignore[arg-type]
+    ]
     return RuleSetDetail(
         **summary(kernel, rs).model_dump(),
         description=rs.description,
-        pound_per_point=prov(s.pound_per_point),  # type: ignore[arg-type]
-        national_average_list_size=prov(s.national_average_list_size),  # type: ignore[arg-type]
-        business_rules_version=prov(s.business_rules_version),  # type: ignore[arg-type]
+        pound_per_point=prov(s.pound_per_point),
+        national_average_list_size=prov(s.national_average_list_size),
+        business_rules_version=prov(s.business_rules_version),
         national_prevalence_basis=s.national_prevalence.basis,
         reporting_frequency=rs.reporting.frequency,
         period_ends=list(rs.reporting.period_ends),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,12 @@ class Provenance(BaseModel):
     note: str = ""
 
 
+@overload
+def prov(s: Sourced[Any]) -> Provenance: ...
+@overload
+def prov(s: None) -> None: ...
+@overload
+def prov(s: Sourced[Any] | None) -> Provenance | None: ...
 def prov(s: Sourced[Any] | None) -> Provenance | None:
     return None if s is None else Provenance(value=s.value, confidence=s.confidence, source=s.source, note=s.note)
 
@@ -78,9 +84,9 @@ def indicator_out(r: Result) -> IndicatorOut:
         apdf=None if s.apdf is None else round(s.apdf, 4),
         lower_threshold=prov(i.lower_threshold),
         upper_threshold=prov(i.upper_threshold),
-        points_provenance=prov(i.points),  # type: ignore[arg-type]
+        points_provenance=prov(i.points),
         prevalence_adjusted=prov(i.prevalence_adjusted),
-        rules_provenance=prov(i.chain),  # type: ignore[arg-type]
+        rules_provenance=prov(i.chain),
         money_note=r.money_note,
         attestation_reasons=list(r.attestation_reasons),
     )

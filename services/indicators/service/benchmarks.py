@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.indicators.store.models import IndicatorState
+from services.indicators.store.models import INDICATOR_STATE
 
 MAPPINGS = (
     Path(__file__).resolve().parents[3] / "shared" / "reference" / "nhsd-qof-metadata" / "QOF_MANUAL_MAPPINGS.csv"
@@ -68,12 +68,12 @@ def _row(kind: str, code: str, pcn: str | None, practices: int, reg: int, den: i
     pct = None
     if den and shown[1] is not None and shown[2] is not None:
         pct = round(100 * num / den, 1)
-    return Row(kind, code, pcn, practices, *shown, pct, any(x is None for x in shown))  # type: ignore[arg-type]
+    return Row(kind, code, pcn, practices, shown[0], shown[1], shown[2], shown[3], pct, any(x is None for x in shown))
 
 
 async def benchmarks(session: AsyncSession, icb: str, indicator_id: str, ruleset_id: str) -> list[Row]:
     orgs = practices_of(icb)
-    st = IndicatorState.__table__.c
+    st = INDICATOR_STATE.c
     rows = (
         await session.execute(
             select(st.practice_ods, st.register_size, st.denominator, st.numerator, st.pcas).where(

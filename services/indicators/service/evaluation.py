@@ -30,7 +30,7 @@ from services.indicators.service.scoring import (
     figures,
     score_all,
 )
-from services.indicators.store.models import Attestation, IndicatorState, Snapshot, events
+from services.indicators.store.models import INDICATOR_STATE, SNAPSHOTS, Attestation, events
 from services.indicators.store.state import (
     ContractChoice,
     contract_of,
@@ -156,7 +156,7 @@ async def refresh(
         pairs = await asyncio.to_thread(evaluate, kernel, contract, patients, period_of)
     else:
         pairs = evaluate(kernel, contract, patients, period_of)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "patient_id": o.patient_id,
             "ruleset_id": rid,
@@ -174,7 +174,9 @@ async def refresh(
     old = await stored_outcomes(session, practice, ids)
     if ids is not None and not rows and not old and not rescore:
         return RefreshResult(len(patients), 0, 0, 0, 0)
-    new = {(r["patient_id"], r["ruleset_id"], r["indicator_id"]): r for r in rows}
+    new: dict[tuple[str, str, str], dict[str, Any]] = {
+        (r["patient_id"], r["ruleset_id"], r["indicator_id"]): r for r in rows
+    }
     payloads: list[EventPayload] = []
     opened = closed = 0
     for key in old.keys() | new.keys():
@@ -234,7 +236,7 @@ async def publish_aggregates(
     """Re-score from the stored outcomes; store and announce the indicators whose aggregates moved."""
     day = periods(kernel, contract)[contract.ruleset_id].achievement_date
     results = await score_counts(session, kernel, practice, contract, await outcome_counts(session, practice), day)
-    st = IndicatorState.__table__
+    st = INDICATOR_STATE
     stored = {
         (r.ruleset_id, r.indicator_id): r
         for r in (await session.execute(select(st).where(st.c.practice_ods == practice))).all()
@@ -278,5 +280,5 @@ async def publish_aggregates(
                 )
             )
     await upsert(session, st, changed, ("practice_ods", "ruleset_id", "indicator_id"))
-    await upsert(session, Snapshot.__table__, snaps, ("practice_ods", "ruleset_id", "indicator_id", "month"))
+    await upsert(session, SNAPSHOTS, snaps, ("practice_ods", "ruleset_id", "indicator_id", "month"))
     return sum(1 for p in out if isinstance(p, IndicatorUpdated))

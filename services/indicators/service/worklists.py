@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.achievement import Achievement, value_factor
 from services.indicators.service.scoring import Result
-from services.indicators.store.models import Outcome
+from services.indicators.store.models import OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Item:
 async def open_gaps(
     session: AsyncSession, practice: str, indicator: tuple[str, str] | None = None, *, deadline_only: bool = False
 ) -> list[Any]:
-    oc = Outcome.__table__.c
+    oc = OUTCOMES.c
     q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.trace, oc.gap, oc.deadline).where(
         oc.practice_ods == practice, oc.status == "denominator_only"
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import audit_table
@@ -174,3 +174,13 @@ class RecomputeJob(Base):
 
 events = event_tables(metadata)
 audit_log = audit_table(metadata)
+
+# Core tables of the models, typed for bulk statements.
+PATIENTS = cast(Table, Patient.__table__)
+CODED_EVENTS = cast(Table, CodedEvent.__table__)
+REGISTER_MEMBERS = cast(Table, RegisterMember.__table__)
+OUTCOMES = cast(Table, Outcome.__table__)
+CONTRACTS = cast(Table, Contract.__table__)
+ATTESTATIONS = cast(Table, Attestation.__table__)
+INDICATOR_STATE = cast(Table, IndicatorState.__table__)
+SNAPSHOTS = cast(Table, Snapshot.__table__)

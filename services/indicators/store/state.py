@@ -15,11 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.domain import CodedEvent as DomainEvent
 from services.indicators.domain import InvalidRecord, PatientRecord
+from services.indicators.domain.records import Sex
 from services.indicators.service.kernel import Kernel
-from services.indicators.store.models import CodedEvent, Contract, Outcome, Patient, RegisterMember
+from services.indicators.store.models import (
+    CODED_EVENTS,
+    OUTCOMES,
+    PATIENTS,
+    REGISTER_MEMBERS,
+    Contract,
+    Patient,
+    RegisterMember,
+)
 
 CHUNK = 500
-SEX = {"female": "F", "male": "M", "F": "F", "M": "M"}
+SEX: dict[str, Sex] = {"female": "F", "male": "M", "F": "F", "M": "M"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ async def contract_of(session: AsyncSession, practice: str, kernel: Kernel) -> C
 
 
 def registered_on(day: date) -> Any:
-    p = Patient.__table__.c
+    p = PATIENTS.c
     return and_(
         p.registered_on <= day,
         or_(p.deregistered_on.is_(None), p.deregistered_on > day),
@@ -82,7 +91,7 @@ async def load_patients(
     session: AsyncSession, practice: str, kernel: Kernel, patient_ids: Iterable[str] | None = None
 ) -> list[PatientRecord]:
     """Patients of the practice (all, or these) with their live relevant coded events and registers."""
-    pc, ec, rc = Patient.__table__.c, CodedEvent.__table__.c, RegisterMember.__table__.c
+    pc, ec, rc = PATIENTS.c, CODED_EVENTS.c, REGISTER_MEMBERS.c
     ids = sorted(set(patient_ids)) if patient_ids is not None else None
     people: list[Any] = []
     events: dict[str, list[DomainEvent]] = defaultdict(list)
@@ -130,18 +139,21 @@ async def load_patients(
 
 async def reflag_relevant(session: AsyncSession, practice: str, codes: Iterable[str]) -> None:
     """Mark entries whose code a rule set now reads (after a new rule set or codelist release)."""
-    t = CodedEvent.__table__
+    t = CODED_EVENTS
     wanted = sorted(codes)
     for i in range(0, len(wanted), 1000):
-        await session.execute(update(t).where(t.c.practice_ods == practice, t.c.relevant.is_(False),
-                                              t.c.code.in_(wanted[i:i + 1000])).values(relevant=True))
+        await session.execute(
+            update(t)
+            .where(t.c.practice_ods == practice, t.c.relevant.is_(False), t.c.code.in_(wanted[i : i + 1000]))
+            .values(relevant=True)
+        )
 
 
 async def stored_outcomes(
     session: AsyncSession, practice: str, patient_ids: Iterable[str] | None = None
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """(patient, rule set, indicator) -> stored row (status, field, gap)."""
-    oc = Outcome.__table__.c
+    oc = OUTCOMES.c
     q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.gap, oc.trace).where(
         oc.practice_ods == practice
     )
@@ -166,7 +178,7 @@ async def stored_outcomes(
 async def replace_outcomes(
     session: AsyncSession, practice: str, patient_ids: Iterable[str] | None, rows: Sequence[dict[str, Any]]
 ) -> None:
-    t = Outcome.__table__
+    t = OUTCOMES
     if patient_ids is None:
         await session.execute(delete(t).where(t.c.practice_ods == practice))
     else:
@@ -181,7 +193,7 @@ async def outcome_counts(
     session: AsyncSession, practice: str
 ) -> dict[tuple[str, str], dict[tuple[str, str | None], int]]:
     """(rule set, indicator) -> (status, field) -> patients, from the stored outcomes."""
-    oc = Outcome.__table__.c
+    oc = OUTCOMES.c
     q = (
         select(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, func.count())
         .where(oc.practice_ods == practice)
