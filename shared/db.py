@@ -8,11 +8,25 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Table, event, text
+from sqlalchemy import BigInteger, Integer, MetaData, Table, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # An auto-incrementing 64-bit key on PostgreSQL that is still SQLite's ROWID alias.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+# Constraint names fixed by convention, so every service's Alembic migrations name them the same way.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> MetaData:
+    """The metadata of one service's own database."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def is_sqlite(url: str) -> bool:

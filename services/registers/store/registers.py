@@ -80,16 +80,17 @@ async def compute_memberships(
     entry_q = select(
         CodedEntry.patient_id, CodedEntry.code, CodedEntry.effective_date, CodedEntry.value
     ).where(
-        CodedEntry.practice_ods == practice,
         CodedEntry.register_relevant.is_(True),
         CodedEntry.retracted.is_(False),
         CodedEntry.effective_date <= on,
     )
     if ids is None:
-        result = await session.stream(entry_q)
+        result = await session.stream(entry_q.where(CodedEntry.practice_ods == practice))
         async for r in result:
             history[r.patient_id].append(CodeEvent(r.code, r.effective_date, r.value))
     else:
+        # Patient ids are already the practice's; filtering on them alone lets the (patient, code) index
+        # serve the query (with a practice filter too, SQLite may scan the practice's whole record).
         wanted = list(patients)
         for i in range(0, len(wanted), CHUNK):
             for r in await session.execute(entry_q.where(CodedEntry.patient_id.in_(wanted[i : i + CHUNK]))):
@@ -107,11 +108,9 @@ async def refresh_registers(
     target = await compute_memberships(session, practice, patient_ids, knowledge=knowledge, on=on)
     scope = list(patient_ids) if patient_ids is not None else None
     current: dict[str, dict[str, date]] = defaultdict(dict)
-    member_q = select(RegisterMember.patient_id, RegisterMember.register, RegisterMember.since).where(
-        RegisterMember.practice_ods == practice
-    )
+    member_q = select(RegisterMember.patient_id, RegisterMember.register, RegisterMember.since)
     if scope is None:
-        rows = list(await session.execute(member_q))
+        rows = list(await session.execute(member_q.where(RegisterMember.practice_ods == practice)))
     else:
         rows = []
         for i in range(0, len(scope), CHUNK):
