@@ -9,8 +9,10 @@ import pytest
 from services.indicators.domain import (
     AttestationEvidence,
     MonthPoint,
+    PatientOutcome,
     PracticeContext,
     RuleSetError,
+    Trace,
     UnknownRuleSet,
     apdf,
     available_rulesets,
@@ -216,6 +218,36 @@ def test_score_indicator_counts_and_money(q26):
     assert s.value_gbp == pytest.approx(s.points * 225.49 * 1.0 * s.apdf)
     empty = score_indicator(rs.indicator("DM021"), outs, PracticeContext(list_size=10184), rs.settings)
     assert (empty.denominator, empty.points, empty.value_gbp) == (0, 0.0, 0.0)
+
+
+def test_every_scorable_indicator_has_a_pound_figure():
+    """CHOL and SMOK publish no national prevalence (NO_PREVALENCE_FLAG): paid CPI only, an inference marked [U]."""
+    for rid in available_rulesets():
+        rs = load_ruleset(rid)
+        groups = {g: 100 for g in rs.settings.national_prevalence.by_group}
+        ctx = PracticeContext(list_size=10184, register_sizes=groups)
+        for ind in rs.indicators:
+            if ind.kind == "attestation":
+                continue
+            s = score_indicator(ind, [outcome_of(ind.id, "numerator")], ctx, rs.settings)
+            assert s.value_gbp > 0, (rid, ind.id)
+    r26 = load_ruleset("qof-2025-26")
+    for iid in ("CHOL003", "CHOL004", "SMOK002"):
+        basis = r26.indicator(iid).prevalence_adjusted
+        assert (basis.value, basis.confidence) == (False, "U")
+        assert "NO_PREVALENCE_FLAG" in basis.source and "CPI only" in basis.note
+        s = score_indicator(
+            r26.indicator(iid), [outcome_of(iid, "numerator")], PracticeContext(list_size=20368), r26.settings
+        )
+        assert s.apdf is None and s.value_gbp == pytest.approx(r26.indicator(iid).points.value * 225.49 * 2.0)
+    bad = {"id": "x", "inherits": "qof-2025-26", "retire": [], "indicators": [{"id": "CHOL003", "extends": "CHOL003"}]}
+    bad["indicators"][0]["prevalence_adjusted"] = {"value": True, "confidence": "U", "source": "test"}
+    with pytest.raises(RuleSetError, match="no national prevalence"):
+        parse_ruleset(bad)
+
+
+def outcome_of(indicator_id: str, status: str) -> PatientOutcome:
+    return PatientOutcome(indicator_id, "p", status, None, Trace("1", "", "", None))  # type: ignore[arg-type]
 
 
 def test_qi_attestation_all_or_nothing():

@@ -446,6 +446,16 @@ def parse_ruleset(data: Mapping[str, Any], directory: Path = RULESETS_DIR) -> Ru
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
         raise RuleSetError(f"duplicate indicators {sorted(dupes)}", where=rid)
+    published = settings.national_prevalence.by_group
+    for ind in indicators:
+        group = ind.prevalence_group
+        if ind.kind != "attestation" and ind.prevalence_adjusted.value and group not in published:
+            raise RuleSetError(
+                f"{ind.id} is prevalence-adjusted but its prevalence group {group!r} has no national prevalence",
+                where=f"{rid}.indicators[{ind.id}]",
+                hint="name a group of the national prevalence file, or pay it CPI only "
+                "(prevalence_adjusted: {value: false, ...} with the source of that basis)",
+            )
     rep = data.get("reporting") or {"frequency": "annual", "period_ends": [str(settings.pped)]}
     ruleset = RuleSet(
         rid,

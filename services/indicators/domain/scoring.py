@@ -69,8 +69,7 @@ def _money(
             if group is None:
                 raise IndicatorsError(
                     f"{indicator.id}: no prevalence group for the APDF",
-                    hint="the APDF basis of composite groups (CHOL, SMOK) is unconfirmed; "
-                    "pass PracticeContext(apdf={...}) explicitly",
+                    hint="give the indicator a prevalence group, or pass PracticeContext(apdf={...}) explicitly",
                 )
             nat = ctx.national_prevalence.get(group, settings.national_prevalence.by_group.get(group))
             if nat is None or group not in ctx.register_sizes:

@@ -58,6 +58,8 @@ async def test_achievement_points_pounds_and_views(database_url: str) -> None:
         assert incomplete and all(i["missing_clusters"] and i["points"] == 0 for i in incomplete)
         assert set(body["totals"]["incomplete_indicators"]) == {i["indicator_id"] for i in incomplete}
         assert any(d["key"] == "DM" for d in body["totals"]["by_group"])
+        scorable = [i for i in body["indicators"] if i["readiness"] != "incomplete"]
+        assert all(i["pounds"] is not None and not i["money_note"] for i in scorable)
 
         ye = (await client.get(f"{BASE}/achievement?view=year-end", headers=headers)).json()
         assert ye["achievement_date"] == "2026-03-31" and ye["view"] == "year-end" and ye["source"] == "live"
