@@ -34,6 +34,7 @@ from services.indicators.domain.ruleset import parse_ruleset
 from .conftest import (
     DIA,
     DM,
+    HBA1C,
     HOME,
     HTMAX,
     HYP,
@@ -41,6 +42,7 @@ from .conftest import (
     HYPPCADEC,
     PPED_26,
     SYS,
+    T,
     ev,
     outcome,
     patient,
@@ -144,6 +146,16 @@ def test_incomplete_indicators_name_missing_clusters_and_are_not_scored(q26):
     assert all(o.indicator_id != "VI001" for o in q26.evaluate(p, PPED_26))
     scores = {s.indicator_id: s for s in score_practice(q26, [], PracticeContext(list_size=10000))}
     assert scores["VI001"].status == "incomplete" and "DTPCON_COD" in scores["VI001"].missing_clusters
+
+
+def test_codes_are_those_the_scorable_rules_read(q26):
+    assert {SYS, DIA, HOME, HYPINVITE, HBA1C} <= q26.codes
+    other = T("NO_CLUSTER")
+    assert other not in q26.codes
+    assert HEX not in q26.codes  # VI001 is incomplete, so its vaccine codes are not read
+    assert q26.index([ev(SYS, date(2025, 5, 1), 120), ev(other, date(2025, 5, 1))], PPED_26).keys() == {
+        "SYSBP_COD"
+    }
 
 
 HEX = "1082431000000104"  # DTaP/IPV/Hib/HepB vaccination (CPRD Aurum list)

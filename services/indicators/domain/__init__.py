@@ -8,7 +8,7 @@ Service-layer API (all pure; the only I/O is reading the packaged rule-set files
         AttestationEvidence, project_year_end, compare_rulesets, registers_for, load_contract)
 
     ruleset = load_ruleset("qof-2025-26")                        # RuleSet (frozen dataclasses)
-    engine = compile_ruleset(ruleset, library)                   # CompiledRuleSet; .readiness / .incomplete
+    engine = compile_ruleset(ruleset, library)                   # CompiledRuleSet; .readiness / .incomplete / .codes
     outcomes = engine.evaluate(patient, achievement_date)        # list[PatientOutcome] with Trace and Gap
     score = score_indicator(ruleset.indicator("DM020"), outcomes, PracticeContext(...), ruleset.settings)
 

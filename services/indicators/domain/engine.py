@@ -5,6 +5,7 @@ Usage (the service layer)::
     ruleset = load_ruleset("qof-2025-26")
     engine = compile_ruleset(ruleset, default_library())      # once per rule set and library state
     engine.readiness                                           # per indicator: ready / stand-in / incomplete
+    engine.codes                                               # the codes any rule reads
     outcomes = engine.evaluate(patient, date(2026, 3, 31))     # list[PatientOutcome]
 
 ``evaluate_patient(ruleset, patient, achievement_date, library)`` does the same with a cached compile.
@@ -167,7 +168,13 @@ class CompiledRuleSet:
                 code_map[code] = (*code_map.get(code, ()), c)
             self._terms.update(r.terms)
         self._code_map = code_map
+        self._codes = frozenset(code_map)
         self._indicators = tuple(compiled)
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """Every code a rule of a scorable indicator reads: an entry with any other code changes no outcome."""
+        return self._codes
 
     @property
     def incomplete(self) -> dict[str, tuple[str, ...]]:

@@ -48,10 +48,7 @@ class Kernel:
         self.engines: dict[str, CompiledRuleSet] = {
             rid: compile_ruleset(load_ruleset(rid), self.library) for rid in available_rulesets()
         }
-        codes: set[str] = set()
-        for engine in self.engines.values():
-            codes.update(engine._code_map)
-        self.relevant_codes = frozenset(codes)
+        self.relevant_codes: frozenset[str] = frozenset().union(*(e.codes for e in self.engines.values()))
         # prevalence group (national table) -> the registers service's register for it
         self.group_register: dict[str, str] = {}
         for d in REGISTERS:
