@@ -35,6 +35,7 @@ ACEI, ARB = "102611000001100", "117011000001107"  # ACEI_COD / ARB_COD
 ACEDEC, AIIDEC = "134397009", "401084003"
 XACE, XAII = "18321000122100", "293513003"
 BETA = "10241311000001102"  # LBB_COD
+STATINDEC = "134396000"  # STATINDEC_COD statin declined (real refset code)
 
 CHDREG = ("CHD_REG",)
 STIAREG = ("STIA_REG",)
@@ -190,7 +191,7 @@ def test_chol003_statin_or_other_llt_if_statin_declined_or_unsuitable(full26):
     assert st(full26, _chd(ev(STATIN, date(2025, 10, 1))), "CHOL003") == NUM
     assert st(full26, _chd(ev(STATIN, date(2025, 9, 30))), "CHOL003") == DEN  # 6-month window
     assert st(full26, _chd(ev(OTHER_LLT, date(2025, 12, 1))), "CHOL003") == DEN
-    declined = _chd(ev(OTHER_LLT, date(2025, 12, 1)), ev(T("STATINDEC_COD"), date(2025, 5, 1)))
+    declined = _chd(ev(OTHER_LLT, date(2025, 12, 1)), ev(STATINDEC, date(2025, 5, 1)))
     assert st(full26, declined, "CHOL003") == NUM
     assert st(full26, _chd(ev(OTHER_LLT, date(2025, 12, 1)), ev(XSTAT, date(2012, 1, 1))), "CHOL003") == NUM
     assert st(full26, _chd(ev(OTHER_LLT, date(2025, 12, 1)), ev(STATCONTR, date(2019, 1, 1))), "CHOL003") == NUM
@@ -236,7 +237,7 @@ def test_chol004_pcas_statin_decline_does_not_count_and_9_month_windows(full26):
     assert st(full26, _chd(ev(T("CHOLDEC_COD"), date(2025, 6, 1))), "CHOL004") == ("pca", "CHOLDEC")
     assert st(full26, _chd(ev(T("CHOLMAX_COD"), date(2025, 6, 1))), "CHOL004") == ("pca", "CHOLMAX")
     # declining a statin does not remove a patient from CHOL004 (Suvera, QOF business rules 24/25)
-    assert st(full26, _chd(ev(T("STATINDEC_COD"), date(2025, 6, 1))), "CHOL004") == DEN
+    assert st(full26, _chd(ev(STATINDEC, date(2025, 6, 1))), "CHOL004") == DEN
     inv = T("CHOLINVITE_COD")
     after = _chd(ev(LDL, date(2025, 6, 1), 3.0), ev(inv, date(2025, 7, 1)), ev(inv, date(2025, 7, 8)))
     assert st(full26, after, "CHOL004") == ("pca", "CHOLINVITE")

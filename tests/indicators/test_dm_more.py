@@ -15,16 +15,24 @@ T2 = "44054006"  # DMTYPE2_COD diabetes mellitus type 2
 CHD = "22298006"
 HSTRK = "1078001000000105"
 DX = ev(DM, date(2015, 6, 1))
+STATINDEC = "134396000"  # STATINDEC_COD statin declined (real refset code)
+PRT = "29738008"  # PRT_COD proteinuria (real refset code)
+DSEP = "415270003"  # DSEP_COD referral to diabetes structured education program (real refset code)
+DSEPDEC = "306591000000103"  # DSEPDEC_COD diabetes structured education programme declined (real refset code)
 
 
 def test_dm_more_incomplete_without_unpublished_clusters(q25, q26):
-    assert "PRT_COD" in q26.incomplete["DM006"] and "FRC_COD" in q26.incomplete["DM012"]
-    assert "DSEP_COD" in q26.incomplete["DM014"] and "STATINDEC_COD" in q26.incomplete["DM034"]
+    assert "FRC_COD" in q26.incomplete["DM012"]
+    # PRT_COD, DSEP_COD (+ DSEPDEC/PU/SU) and STATINDEC_COD are public refsets now (catalogue.csv): DM006 and
+    # DM014 are scorable (DM006 with the ACE/ARB stand-ins); DM034 still waits for LLTDEC_COD and CHOLMAX_COD
+    assert "DM006" not in q26.incomplete and q26.readiness["DM006"].readiness == "stand-in"
+    assert "DM014" not in q26.incomplete and q26.readiness["DM014"].readiness == "ready"
+    assert set(q26.incomplete["DM034"]) == {"LLTDEC_COD", "CHOLMAX_COD"}
     assert "CHOLMAX_COD" in q25.incomplete["DM022"] and "LLTDEC_COD" in q26.incomplete["DM035"]
 
 
 def test_dm006_nephropathy_ace_or_arb(full26):
-    prt = ev(T("PRT_COD"), date(2020, 1, 1))
+    prt = ev(PRT, date(2020, 1, 1))
     assert st(full26, patient(DX), "DM006") == ("excluded_from_population", "PRT_COD")
     assert st(full26, patient(DX, prt, ev(ACEI, date(2025, 10, 1))), "DM006") == NUM
     assert st(full26, patient(DX, prt, ev(ARB, date(2025, 10, 1))), "DM006") == NUM
@@ -48,7 +56,7 @@ def test_dm012_foot_check(full26):
 
 
 def test_dm014_cohort_is_diagnosed_21_to_9_months_before_pped(full26):
-    dsep = T("DSEP_COD")
+    dsep = DSEP  # real DSEP_COD code
     # diagnosed 21 or more months before PPED (on or before 30/06/2024): excluded (DM_DAT2)
     assert st(full26, patient(ev(DM, date(2024, 6, 30))), "DM014") == ("excluded_from_population", "DM_DAT2")
     assert st(full26, patient(ev(DM, date(2024, 7, 1))), "DM014") == DEN
@@ -60,9 +68,9 @@ def test_dm014_cohort_is_diagnosed_21_to_9_months_before_pped(full26):
     assert st(full26, patient(ev(DM, date(2024, 9, 1)), ev(dsep, date(2025, 6, 1))), "DM014") == NUM
     assert st(full26, patient(ev(DM, date(2024, 9, 1)), ev(dsep, date(2025, 6, 2))), "DM014") == DEN
     assert st(full26, patient(ev(DM, date(2024, 9, 1)), ev(dsep, date(2024, 8, 31))), "DM014") == DEN
-    dec = patient(ev(DM, date(2024, 9, 1)), ev(T("DSEPDEC_COD"), date(2025, 1, 1)))
+    dec = patient(ev(DM, date(2024, 9, 1)), ev(DSEPDEC, date(2025, 1, 1)))
     assert st(full26, dec, "DM014") == ("pca", "DSEPDEC")
-    late_dec = patient(ev(DM, date(2024, 9, 1)), ev(T("DSEPDEC_COD"), date(2025, 6, 8)))  # day 280
+    late_dec = patient(ev(DM, date(2024, 9, 1)), ev(DSEPDEC, date(2025, 6, 8)))  # day 280
     assert st(full26, late_dec, "DM014") == DEN
     o = [x for x in full26.evaluate(patient(ev(DM, date(2024, 9, 1))), date(2026, 3, 31)) if x.indicator_id == "DM014"]
     assert o[0].gap.deadline == date(2025, 6, 1)
@@ -83,7 +91,7 @@ def test_dm022_statin_2024_25(full25):
     assert st(full25, low_risk, "DM022", PPED_25) == ("excluded_from_population", "DMTYPE2")
     stale = patient(DX, ev(T2, date(2015, 6, 1)), ev(QRISK, date(2022, 3, 31), 8.0), **old)
     assert st(full25, stale, "DM022", PPED_25) == DEN  # QRISK older than 3 years
-    assert st(full25, patient(DX, ev(T("STATINDEC_COD"), date(2024, 6, 1)), **old), "DM022", PPED_25) == (
+    assert st(full25, patient(DX, ev(STATINDEC, date(2024, 6, 1)), **old), "DM022", PPED_25) == (
         "pca",
         "STATINDEC",
     )
@@ -105,12 +113,12 @@ def test_dm034_dm035_other_llt_counts_if_statin_declined_or_unsuitable(full26):
     old = dict(dob=date(1970, 1, 1))
     llt = ev(OTHER_LLT, date(2026, 1, 1))
     assert st(full26, patient(DX, llt, **old), "DM034") == DEN
-    assert st(full26, patient(DX, llt, ev(T("STATINDEC_COD"), date(2025, 6, 1)), **old), "DM034") == NUM
+    assert st(full26, patient(DX, llt, ev(STATINDEC, date(2025, 6, 1)), **old), "DM034") == NUM
     assert st(full26, patient(DX, llt, ev(XSTAT, date(2015, 6, 1)), **old), "DM034") == NUM
-    both_dec = patient(DX, ev(T("STATINDEC_COD"), date(2025, 6, 1)), ev(T("LLTDEC_COD"), date(2025, 6, 1)), **old)
+    both_dec = patient(DX, ev(STATINDEC, date(2025, 6, 1)), ev(T("LLTDEC_COD"), date(2025, 6, 1)), **old)
     assert st(full26, both_dec, "DM034") == ("pca", "OLLTCONDEC")
     # statin declined alone no longer removes the patient (an LLT can still be offered)
-    assert st(full26, patient(DX, ev(T("STATINDEC_COD"), date(2025, 6, 1)), **old), "DM034") == DEN
+    assert st(full26, patient(DX, ev(STATINDEC, date(2025, 6, 1)), **old), "DM034") == DEN
     cvd = dict(registers=("DM_REG", "CHD_REG"))
     assert st(full26, patient(DX, ev(CHD, date(2018, 1, 1)), llt, ev(XSTAT, date(2015, 6, 1)), **cvd), "DM035") == NUM
     assert st(full26, patient(DX, ev(STATIN, date(2025, 10, 1)), **cvd), "DM035") == NUM

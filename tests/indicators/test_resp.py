@@ -12,6 +12,13 @@ COPD = "13645005"  # COPD_COD
 COPDRVW = "394703002"  # COPDRVW_COD
 COPDINVITE = "1066231000000103"  # COPDINVITE_COD
 ASTREG = ("AST_REG",)
+ASTCONTASS = "443117005"  # ASTCONTASS_COD asthma control test score (real refset code)
+ASTEXACB = "366874008"  # ASTEXACB_COD number of asthma exacerbations in past year (real refset code)
+WRITPASTP = "527171000000103"  # WRITPASTP_COD written asthma personal action plan (real refset code)
+ASTMONDEC = "763221007"  # ASTMONDEC_COD asthma monitoring refused (real refset code)
+ASTPCAPU = "717291000000103"  # ASTPCAPU_COD excepted from asthma indicators - patient unsuitable (real refset code)
+ASTPCADEC = "716491000000100"  # ASTPCADEC_COD excepted from asthma indicators - informed dissent (real refset code)
+ASTINVITE = "185731000"  # ASTINVITE_COD asthma monitoring call first letter (real refset code)
 
 
 def _ast(*events, dx: date = date(2015, 1, 1), **kw):
@@ -19,11 +26,13 @@ def _ast(*events, dx: date = date(2015, 1, 1), **kw):
 
 
 def _review(day: date):
-    return (ev(ASTRVW, day), ev(T("ASTCONTASS_COD"), day), ev(T("ASTEXACB_COD"), day), ev(T("WRITPASTP_COD"), day))
+    return (ev(ASTRVW, day), ev(ASTCONTASS, day), ev(ASTEXACB, day), ev(WRITPASTP, day))
 
 
 def test_respiratory_indicators_incomplete_without_unpublished_clusters(q25, q26):
-    assert "ASTCONTASS_COD" in q26.incomplete["AST007"]
+    # the AST007 clusters (ASTCONTASS, ASTEXACB, WRITPASTP, ASTMONDEC, ASTPCA*, ASTINVITE) are public refsets now;
+    # AST007 is scorable, flagged stand-in because ASTRVW_COD is still an OpenSAFELY list
+    assert "AST007" not in q26.incomplete and q26.readiness["AST007"].readiness == "stand-in"
     assert "FENO_COD" in q26.incomplete["AST012"] and "ASTSPIR_COD" in q25.incomplete["AST011"]
     assert "MRC_COD" in q26.incomplete["COPD010"]
 
@@ -32,10 +41,10 @@ def test_ast007_review_needs_every_element_in_12_months(full26):
     assert st(full26, _ast(*_review(date(2025, 4, 1))), "AST007") == NUM
     assert st(full26, _ast(*_review(date(2025, 3, 31))), "AST007") == DEN
     assert st(full26, _ast(*_review(date(2025, 9, 1))[:3]), "AST007") == DEN  # no written plan
-    assert st(full26, _ast(ev(T("ASTMONDEC_COD"), date(2025, 9, 1))), "AST007") == ("pca", "ASTMONDEC")
-    assert st(full26, _ast(ev(T("ASTPCAPU_COD"), date(2025, 9, 1))), "AST007") == ("pca", "ASTPCAPU")
-    assert st(full26, _ast(ev(T("ASTPCADEC_COD"), date(2025, 9, 1)), *_review(date(2025, 10, 1))), "AST007") == NUM
-    inv = T("ASTINVITE_COD")
+    assert st(full26, _ast(ev(ASTMONDEC, date(2025, 9, 1))), "AST007") == ("pca", "ASTMONDEC")
+    assert st(full26, _ast(ev(ASTPCAPU, date(2025, 9, 1))), "AST007") == ("pca", "ASTPCAPU")
+    assert st(full26, _ast(ev(ASTPCADEC, date(2025, 9, 1)), *_review(date(2025, 10, 1))), "AST007") == NUM
+    inv = ASTINVITE
     assert st(full26, _ast(ev(inv, date(2025, 9, 1)), ev(inv, date(2025, 9, 8))), "AST007") == ("pca", "ASTINVITE1")
     assert st(full26, _ast(ev(inv, date(2025, 9, 1)), ev(inv, date(2025, 9, 7))), "AST007") == DEN
     assert st(full26, _ast(dx=date(2026, 1, 1)), "AST007") == ("pca", "DIAG1_DAT")
