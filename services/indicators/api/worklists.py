@@ -26,12 +26,34 @@ router = APIRouter(prefix="/v1/practices/{ods}", tags=["worklists"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
+class EvidenceOut(BaseModel):
+    cluster: str
+    code: str
+    date: date
+    value: float | None
+    term: str
+
+
+class FindingOut(BaseModel):
+    rule: str = Field(description="The success rule (one that selects the numerator) this finding is about")
+    text: str = Field(description="What it found, e.g. 'latest IFCC-HbA1c 71 mmol/mol on 2025-09-02 (target ≤ 58)'")
+    evidence: list[EvidenceOut] = Field(description="The entries it rests on, latest first")
+    window_from: date | None = Field(description="First date searched (inclusive)")
+    window_to: date | None = Field(description="Last date searched (inclusive)")
+
+
 class GapItem(BaseModel):
     patient_id: str
     indicator_id: str
     why: dict[str, Any] = Field(description="The rule step that decided, with the code, date and value")
+    because: str | None = Field(description="In one line: what the success rules found, and the invitations so far")
+    unmet: list[FindingOut] = Field(
+        description="Per success rule that did not select the patient: the latest relevant entry (value, date) "
+        "or its absence in the window"
+    )
     closes: str | None = Field(description="What would close the gap")
     invites_so_far: int
+    invited_on: list[date] = Field(description="The invitations counted so far")
     invites_needed: int | None
     one_more_invite_makes_pca: bool
     deadline: date | None
@@ -45,8 +67,11 @@ def gap_item(i: Item) -> GapItem:
         patient_id=i.patient_id,
         indicator_id=i.indicator_id,
         why=i.trace,
+        because=g.get("why") or None,
+        unmet=[FindingOut.model_validate(f) for f in i.trace.get("unmet") or []],
         closes=g.get("closes"),
         invites_so_far=int(g.get("invites_so_far") or 0),
+        invited_on=g.get("invited_on") or [],
         invites_needed=g.get("invites_needed"),
         one_more_invite_makes_pca=bool(g.get("one_more_invite_makes_pca")),
         deadline=g.get("deadline"),

@@ -22,6 +22,7 @@ from .contract import Contract, load_contract
 from .engine import (
     CompiledRuleSet,
     Evidence,
+    Finding,
     Gap,
     IndicatorReadiness,
     PatientOutcome,
@@ -45,6 +46,7 @@ __all__ = [
     "CompiledRuleSet",
     "Contract",
     "Evidence",
+    "Finding",
     "Gap",
     "IncompleteIndicator",
     "Indicator",

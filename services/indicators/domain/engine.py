@@ -31,6 +31,7 @@ from shared.codelists import CodelistLibrary
 from .clusters import ClusterResolution, resolve_all
 from .dates import RunDates, Window, add_months, parse_window
 from .errors import IncompleteIndicator
+from .explain import Explain, Fact, compile_explain, first_day
 from .records import CodedEvent, PatientRecord
 from .rules import Context, Test, _first, _span, compile_test, invitations, make_context
 from .ruleset import Indicator, RuleSet, RuleStep
@@ -51,13 +52,32 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """For a patient in the denominator only: what a success rule (one that selects the numerator) found.
+
+    ``text`` reads e.g. "latest IFCC-HbA1c 71 mmol/mol on 2025-09-02 (target ≤ 58)" or "no antiplatelet or oral
+    anticoagulant since 2025-04-01"; ``evidence`` holds the entries it rests on, latest first (none when absent
+    and nothing older is on record); ``window_from``/``window_to`` the dates searched, both inclusive.
+    """
+
+    rule: str
+    text: str
+    evidence: tuple[Evidence, ...] = ()
+    window_from: date | None = None
+    window_to: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
-    """Why: the rule step that decided (number and business-rule text), its action and evidence."""
+    """Why: the rule step that decided (number and business-rule text), its action and evidence.
+
+    ``unmet`` (denominator only): what each success rule of the chain found instead, see :class:`Finding`."""
 
     rule: str
     text: str
     action: str
     evidence: Evidence | None
+    unmet: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +90,8 @@ class Gap:
     one_more_invite_makes_pca: bool
     deadline: date | None
     deadline_text: str
+    why: str = ""  # the success rules' findings and the invitations in one line
+    invited_on: tuple[date, ...] = ()  # the invitations counted so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +123,19 @@ _STATUS: dict[str | None, Status] = {
 
 
 class _CompiledIndicator:
-    __slots__ = ("attains", "gap_after", "gap_window", "indicator", "stand_ins", "steps")
+    __slots__ = ("attains", "gap_after", "gap_window", "indicator", "stand_ins", "steps", "success")
 
     def __init__(self, indicator: Indicator, stand_ins: tuple[str, ...]) -> None:
         self.indicator = indicator
         self.stand_ins = stand_ins
         self.steps: tuple[tuple[RuleStep, Test], ...] = tuple(
             (s, compile_test(s.test, f"{indicator.id}.rules[{s.number}]")) for s in indicator.rules
+        )
+        # the steps that select the numerator, with what explains a patient they did not select
+        self.success: tuple[tuple[RuleStep, Explain], ...] = tuple(
+            (s, compile_explain(s.test, f"{indicator.id}.rules[{s.number}]"))
+            for s in indicator.rules
+            if "numerator" in (s.if_true.outcome, s.if_false.outcome)
         )
         self.attains: Window | None = (
             parse_window(indicator.population.attains_age) if indicator.population.attains_age else None
@@ -240,8 +268,9 @@ class CompiledRuleSet:
                 if action.kind == "next":
                     continue
                 status = _STATUS[action.outcome]
-                trace = Trace(step.number, step.text, action.describe(), self._evidence(ev))
-                gap = self._gap(ci, ctx) if status == "denominator_only" else None
+                unmet = self._unmet(ci, ctx) if status == "denominator_only" else ()
+                trace = Trace(step.number, step.text, action.describe(), self._evidence(ev), unmet)
+                gap = self._gap(ci, ctx, unmet) if status == "denominator_only" else None
                 out.append(
                     PatientOutcome(ind.id, patient.patient_id, status, action.field, trace, gap, ci.stand_ins)
                 )
@@ -254,15 +283,27 @@ class CompiledRuleSet:
         c, e = ev
         return Evidence(c, e.code, e.date, e.value, self._terms.get(e.code, ""))
 
-    def _gap(self, ci: _CompiledIndicator, ctx: Context) -> Gap | None:
+    def _finding(self, rule: str, fact: Fact) -> Finding:
+        evidence = tuple(Evidence(c, e.code, e.date, e.value, self._terms.get(e.code, "")) for c, e in fact.evidence)
+        span = fact.span
+        if span is None:
+            return Finding(rule, fact.text, evidence)
+        return Finding(rule, fact.text, evidence, first_day(span), span.end)
+
+    def _unmet(self, ci: _CompiledIndicator, ctx: Context) -> tuple[Finding, ...]:
+        return tuple(self._finding(step.number, f) for step, explain in ci.success for f in explain(ctx))
+
+    def _gap(self, ci: _CompiledIndicator, ctx: Context, unmet: tuple[Finding, ...] = ()) -> Gap | None:
         hint = ci.indicator.gap
         if hint is None:
             return None
         n = 0
         one_more = False
+        invited_on: tuple[date, ...] = ()
         if hint.invite_clusters:
             got = invitations(ctx, hint.invite_clusters, ci.gap_window, 7, ci.gap_after)
             n = len(got)
+            invited_on = tuple(e.date for _, e in got)
             if n == hint.invites_needed - 1:
                 next_ok = got[-1][1].date + timedelta(days=7) if got else ctx.dates.achievement_date
                 one_more = max(next_ok, ctx.dates.achievement_date) <= ctx.dates.pped
@@ -278,7 +319,11 @@ class CompiledRuleSet:
             if anchor is not None:
                 deadline = add_months(anchor, w.years * 12 + w.months) + timedelta(days=w.days)
                 text = hint.deadline.text
-        return Gap(hint.closes, n, hint.invites_needed, one_more, deadline, text)
+        parts = list(dict.fromkeys(f.text for f in unmet))
+        if hint.invite_clusters and not any("invitation" in p for p in parts):
+            dates = f" ({', '.join(d.isoformat() for d in invited_on)})" if invited_on else ""
+            parts.append(f"{n} invitation{'' if n == 1 else 's'} so far{dates}")
+        return Gap(hint.closes, n, hint.invites_needed, one_more, deadline, text, "; ".join(parts), invited_on)
 
 
 def _by_date(e: CodedEvent) -> date:

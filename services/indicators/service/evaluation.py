@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.indicators.domain import AttestationEvidence, Gap, PatientOutcome, PatientRecord, Trace
+from services.indicators.domain import AttestationEvidence, Evidence, Finding, Gap, PatientOutcome, PatientRecord, Trace
 from services.indicators.service.kernel import Kernel, Period
 from services.indicators.service.scoring import (
     STORED_STATUS,
@@ -58,15 +58,27 @@ class RefreshResult:
     indicators_updated: int
 
 
+def evidence_json(ev: Evidence) -> dict[str, Any]:
+    return {"cluster": ev.cluster, "code": ev.code, "date": ev.date.isoformat(), "value": ev.value, "term": ev.term}
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "text": f.text,
+        "evidence": [evidence_json(e) for e in f.evidence],
+        "window_from": f.window_from.isoformat() if f.window_from else None,
+        "window_to": f.window_to.isoformat() if f.window_to else None,
+    }
+
+
 def trace_json(t: Trace) -> dict[str, Any]:
-    ev = t.evidence
     return {
         "rule": t.rule,
         "text": t.text,
         "action": t.action,
-        "evidence": None
-        if ev is None
-        else {"cluster": ev.cluster, "code": ev.code, "date": ev.date.isoformat(), "value": ev.value, "term": ev.term},
+        "evidence": None if t.evidence is None else evidence_json(t.evidence),
+        "unmet": [finding_json(f) for f in t.unmet],
     }
 
 
@@ -80,6 +92,8 @@ def gap_json(g: Gap | None) -> dict[str, Any] | None:
         "one_more_invite_makes_pca": g.one_more_invite_makes_pca,
         "deadline": g.deadline.isoformat() if g.deadline else None,
         "deadline_text": g.deadline_text,
+        "why": g.why,
+        "invited_on": [d.isoformat() for d in g.invited_on],
     }
 
 
@@ -195,7 +209,7 @@ async def refresh(
                 indicator_id=iid,
                 ruleset=rid,
                 open=now,
-                reason=(src.get("trace") or {}).get("text"),
+                reason=gap.get("why") or (src.get("trace") or {}).get("text"),
                 action=gap.get("closes"),
                 register_id=ind.register,
                 invitations_this_year=int(gap.get("invites_so_far") or 0),

@@ -96,8 +96,16 @@ async def test_worklists(database_url: str) -> None:
         high = next(i for i in items if i["patient_id"] == f"{PRACTICE}-d4")
         assert high["why"]["rule"] and high["why"]["text"] and high["why"]["action"].startswith("select")
         assert high["closes"]
+        # the success rule that failed, with its evidence: the latest HbA1c, its value and date
+        (found,) = high["unmet"]
+        assert found["text"] == "latest IFCC-HbA1c 90 mmol/mol on 2025-10-01 (target ≤ 58)"
+        assert found["evidence"][0]["value"] == 90.0 and found["evidence"][0]["date"] == "2025-10-01"
+        assert (found["window_from"], found["window_to"]) == ("2025-04-01", "2026-01-15")
+        assert high["because"].startswith(found["text"]) and high["why"]["unmet"][0]["text"] == found["text"]
         invited = next(i for i in items if i["patient_id"] == f"{PRACTICE}-d5")
         assert invited["invites_so_far"] == 1 and invited["one_more_invite_makes_pca"] is True
+        assert invited["invited_on"] == ["2025-11-01"] and invited["unmet"][0]["evidence"] == []
+        assert invited["because"] == "no IFCC-HbA1c since 2025-04-01; 1 invitation so far (2025-11-01)"
 
         nb = (await client.get(f"{BASE}/worklist/next-best", headers=headers)).json()
         assert nb["items"] and nb["items"] == sorted(nb["items"], key=lambda x: -x["pounds"])
@@ -105,6 +113,7 @@ async def test_worklists(database_url: str) -> None:
         assert abs(top["pounds"] - sum(g["pounds"] for g in top["gaps"])) < 0.02
         ts = (await client.get(f"{BASE}/worklist/time-sensitive", headers=headers)).json()
         assert ts["items"] == sorted(ts["items"], key=lambda x: x["days_left"])
+        assert all("unmet" in i and "because" in i for i in ts["items"])
         bad = await client.get(f"{BASE}/worklist/next-best?cursor=%%%", headers=headers)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
 
