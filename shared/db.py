@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, MetaData, Table, event, text
+from sqlalchemy import BigInteger, ColumnDefault, Integer, MetaData, Table, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # An auto-incrementing 64-bit key on PostgreSQL that is still SQLite's ROWID alias.
@@ -91,8 +91,9 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
     columns = [c for c in table.columns if c.key in rows[0] or c.default is not None]
     getters = []
     for c in columns:
-        default = c.default.arg if c.default is not None and not callable(c.default.arg) else None
-        factory = c.default.arg if c.default is not None and callable(c.default.arg) else None
+        arg = c.default.arg if isinstance(c.default, ColumnDefault) else None
+        default = None if callable(arg) else arg
+        factory = arg if callable(arg) else None
         getters.append((c.key, default, factory))
 
     def values(row: dict[str, Any]) -> list[Any]:
@@ -134,3 +135,30 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
     await conn.exec_driver_sql(sql, params)
+
+
+class StatisticsKeeper:
+    """Refreshes a table's planner statistics after bulk growth (PostgreSQL).
+
+    A bulk load can grow a table from nothing to millions of rows before autovacuum analyses it (or where it is
+    off); planning the batch lookups against empty statistics makes them scan instead of probe. This keeps the
+    statistics within ``growth`` of the real size, as autovacuum's own analyze threshold would.
+    """
+
+    def __init__(self, minimum: int = 20_000, growth: float = 0.5) -> None:
+        self.minimum = minimum
+        self.growth = growth
+        self._since: dict[str, int] = {}
+        self._known: dict[str, int] = {}
+
+    async def inserted(self, session: AsyncSession, table: Table, rows: int) -> None:
+        conn = await session.connection()
+        if conn.dialect.name != "postgresql" or rows <= 0:
+            return
+        name = table.name
+        self._since[name] = self._since.get(name, 0) + rows
+        if self._since[name] < max(self.minimum, self.growth * self._known.get(name, 0)):
+            return
+        await conn.exec_driver_sql(f"ANALYZE {name}")
+        self._known[name] = self._known.get(name, 0) + self._since[name]
+        self._since[name] = 0

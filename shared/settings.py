@@ -19,7 +19,7 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QOF_", env_file=".env", extra="ignore")
 
     service_name: str = "platform"
-    environment: str = Field("development", description="development | test | production")
+    environment: str = Field(default="development", description="development | test | production")
     data_dir: Path = Path("var")
     database_url: str = ""
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -30,7 +30,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.1
     outbox_batch_size: int = 1000
     consumer_max_attempts: int = 3
-    consumer_group: str = Field("", description="Kafka consumer group; default qof-<service>")
+    consumer_group: str = Field(default="", description="Kafka consumer group; default qof-<service>")
     run_migrations: bool = True
     log_level: str = "INFO"
     # Key for fields encrypted at rest (Fernet, urlsafe base64 of 32 bytes); a dev key is derived if empty.

@@ -17,10 +17,10 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr | None = None
     mobile: str | None = Field(
-        None, pattern=r"^\+?[0-9 ]{10,15}$", description="UK mobile, e.g. 07700 900123"
+        default=None, pattern=r"^\+?[0-9 ]{10,15}$", description="UK mobile, e.g. 07700 900123"
     )
-    address: str | None = Field(None, max_length=400)
-    postcode: str | None = Field(None, max_length=10)
+    address: str | None = Field(default=None, max_length=400)
+    postcode: str | None = Field(default=None, max_length=10)
     allow_sms: bool = True
     allow_email: bool = True
     allow_letter: bool = True
@@ -65,7 +65,7 @@ class EntryIn(BaseModel):
     code: str = Field(description="SNOMED CT concept id (dm+d id for medicines)")
     effective_date: date
     value: float | None = None
-    unit: str | None = Field(None, max_length=40)
+    unit: str | None = Field(default=None, max_length=40)
     kind: EntryKind = "observation"
     recorded_by: str | None = Field(None, max_length=100, description="Staff id or role, never a name")
 

@@ -207,10 +207,10 @@ def read_alias_table(path: Path = ALIASES) -> dict[str, ClusterAlias]:
     rows: dict[str, list[dict[str, str]]] = {}
     with path.open(newline="") as fh:
         for r in csv.DictReader(fh):
-            status = r.get("status") or "stand-in"
-            if status not in ("available", "stand-in"):
-                raise ValueError(f"aliases.csv: {r['cluster']} has status {status!r} (available or stand-in)")
-            rows.setdefault(r["cluster"], []).append({**r, "status": status})
+            row_status = r.get("status") or "stand-in"
+            if row_status not in ("available", "stand-in"):
+                raise ValueError(f"aliases.csv: {r['cluster']} has status {row_status!r} (available or stand-in)")
+            rows.setdefault(r["cluster"], []).append({**r, "status": row_status})
     out: dict[str, ClusterAlias] = {}
     for cluster, group in rows.items():
         status: AliasStatus = "stand-in" if any(g["status"] == "stand-in" for g in group) else "available"

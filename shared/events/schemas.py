@@ -13,7 +13,7 @@ facts only. ``tests/test_event_privacy.py`` holds every analytics schema to that
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +31,7 @@ class EventPayload(BaseModel):
 
     practice_ods: str
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
+    def __init_subclass__(cls, **kwargs: Unpack[ConfigDict]) -> None:
         super().__init_subclass__(**kwargs)
         if "event_type" in cls.__dict__:
             _REGISTRY[(cls.event_type, cls.version)] = cls

@@ -7,6 +7,7 @@ Mobiles come from Ofcom's drama range (07700 900000-900999) and email addresses 
 from __future__ import annotations
 
 import random
+from typing import TypedDict
 
 GIVEN_FEMALE = ("Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Freya", "Lily", "Ella", "Emily", "Sophie",
                 "Margaret", "Susan", "Patricia", "Jean", "Linda", "Karen", "Helen", "Sarah", "Priya", "Aisha",
@@ -31,7 +32,18 @@ def names(rng: random.Random, sex: str) -> tuple[str, str]:
     return rng.choice(pool), rng.choice(FAMILY)
 
 
-def contact(rng: random.Random, seq: int, given: str, family: str, age: int) -> dict[str, object]:
+class Contact(TypedDict):
+    email: str | None
+    mobile: str | None
+    address: str
+    postcode: str
+    allow_sms: bool
+    allow_email: bool
+    allow_letter: bool
+    preferred_channel: str
+
+
+def contact(rng: random.Random, seq: int, given: str, family: str, age: int) -> Contact:
     has_mobile = rng.random() < (0.95 if 16 <= age < 70 else 0.7 if age >= 70 else 0.0)
     has_email = rng.random() < (0.8 if 16 <= age < 65 else 0.45 if age >= 65 else 0.0)
     allow_sms = has_mobile and rng.random() < 0.97

@@ -129,6 +129,8 @@ class SyntheticPractice:
         registered = max(registered, dob)
         given, family = people.names(rng, sex)
         seq = self.first_seq + i - 1
+        gone = left or died
+        contact = people.contact(rng, seq, given, family, age)
         patient = {
             "nhs_number": synthetic_nhs_number(seq),
             "given_name": given,
@@ -136,11 +138,11 @@ class SyntheticPractice:
             "date_of_birth": date.fromordinal(dob).isoformat(),
             "sex": sex,
             "registered_on": date.fromordinal(registered).isoformat(),
-            "deregistered_on": date.fromordinal(left or died).isoformat() if (left or died) else None,
+            "deregistered_on": date.fromordinal(gone).isoformat() if gone else None,
             "died_on": date.fromordinal(died).isoformat() if died else None,
-            "contact": people.contact(rng, seq, given, family, age),
+            "contact": contact,
         }
-        channel = patient["contact"]["preferred_channel"]
+        channel = contact["preferred_channel"]
         person = Person(seq=i, sex=sex, age=age, dob=dob, end=died or left or as_of,
                         birth_month=date.fromordinal(dob).month, channel=channel)
         return person, patient

@@ -63,7 +63,7 @@ def _money(
     a: float | None = None
     if indicator.prevalence_adjusted.value:
         group = indicator.prevalence_group
-        if group in ctx.apdf:
+        if group is not None and group in ctx.apdf:
             a = ctx.apdf[group]
         else:
             if group is None:

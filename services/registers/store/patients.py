@@ -54,29 +54,29 @@ def _event(
     cls: type[PatientRegistered | PatientUpdated | PatientDeregistered],
     practice: str,
     pid: str,
-    row: dict[str, object],
+    p: PatientIn,
 ) -> EventPayload:
     return cls(
         practice_ods=practice,
         patient_id=pid,
-        date_of_birth=row["date_of_birth"],
-        sex=row["sex"],
-        registered_on=row["registered_on"],
-        deregistered_on=row["deregistered_on"],
-        died_on=row["died_on"],
+        date_of_birth=p.date_of_birth,
+        sex=p.sex,
+        registered_on=p.registered_on,
+        deregistered_on=p.deregistered_on,
+        died_on=p.died_on,
         contact=ContactPreferences(
-            sms=bool(row["allow_sms"]),
-            email=bool(row["allow_email"]),
-            letter=bool(row["allow_letter"]),
-            preferred=row["preferred_channel"],
+            sms=p.contact.allow_sms,
+            email=p.contact.allow_email,
+            letter=p.contact.allow_letter,
+            preferred=p.contact.preferred_channel,
         ),
-    )  # type: ignore[arg-type]
+    )
 
 
 async def upsert_patients(
     session: AsyncSession, practice: str, patients: Sequence[PatientIn]
 ) -> UpsertResult:
-    incoming = {p.nhs_number: _row(practice, p) for p in patients}
+    incoming = {p.nhs_number: p for p in patients}
     existing: dict[str, Patient] = {}
     numbers = list(incoming)
     for i in range(0, len(numbers), 5000):
@@ -86,33 +86,36 @@ async def upsert_patients(
             )
         )
         existing.update({p.nhs_number: p for p in found})
-    inserts, updates, payloads = [], [], []
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    payloads: list[EventPayload] = []
     ids: dict[str, str] = {}
     unchanged = 0
-    for nhs, row in incoming.items():
+    for nhs, patient in incoming.items():
+        row = _row(practice, patient)
         current = existing.get(nhs)
         if current is None:
             pid = new_id()
             inserts.append({**row, "id": pid, "created_at": utcnow(), "updated_at": utcnow()})
-            payloads.append(_event(PatientRegistered, practice, pid, row))
-            if row["deregistered_on"] or row["died_on"]:
-                payloads.append(_event(PatientDeregistered, practice, pid, row))
+            payloads.append(_event(PatientRegistered, practice, pid, patient))
+            if patient.deregistered_on or patient.died_on:
+                payloads.append(_event(PatientDeregistered, practice, pid, patient))
         else:
             pid = current.id
             if all(getattr(current, k) == v for k, v in row.items()):
                 unchanged += 1
             else:
                 updates.append({**row, "id": pid, "updated_at": utcnow()})
-                left = (row["deregistered_on"] or row["died_on"]) and not (
+                left = (patient.deregistered_on or patient.died_on) and not (
                     current.deregistered_on or current.died_on
                 )
-                payloads.append(_event(PatientDeregistered if left else PatientUpdated, practice, pid, row))
+                payloads.append(_event(PatientDeregistered if left else PatientUpdated, practice, pid, patient))
         ids[nhs] = pid
     if inserts:
         await session.execute(insert(Patient), inserts)
     for u in updates:
-        pid = u.pop("id")
-        await session.execute(update(Patient).where(Patient.id == pid).values(**u))
+        uid = u.pop("id")
+        await session.execute(update(Patient).where(Patient.id == uid).values(**u))
     await enqueue(session, events, payloads, source=SOURCE)
     return UpsertResult(len(inserts), len(updates), unchanged, ids)
 
@@ -129,16 +132,19 @@ def patient_out(p: Patient) -> PatientOut:
         registered_on=p.registered_on,
         deregistered_on=p.deregistered_on,
         died_on=p.died_on,
-        contact=ContactIn(
-            email=p.email,
-            mobile=p.mobile,
-            address=p.address,
-            postcode=p.postcode,
-            allow_sms=p.allow_sms,
-            allow_email=p.allow_email,
-            allow_letter=p.allow_letter,
-            preferred_channel=p.preferred_channel,
-        ),  # type: ignore[arg-type]
+        # the stored channel was validated on the way in; validating again types it as the Literal
+        contact=ContactIn.model_validate(
+            {
+                "email": p.email,
+                "mobile": p.mobile,
+                "address": p.address,
+                "postcode": p.postcode,
+                "allow_sms": p.allow_sms,
+                "allow_email": p.allow_email,
+                "allow_letter": p.allow_letter,
+                "preferred_channel": p.preferred_channel,
+            }
+        ),
     )
 
 

@@ -6,8 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from services.registers.domain.knowledge import Knowledge
 from services.registers.domain.quality import (
@@ -37,8 +38,10 @@ def _active(practice: str):
     return and_(E.practice_ods == practice, E.retracted.is_(False))
 
 
-async def _in_chunks(session: AsyncSession, query, column, values: list[str]):
-    rows = []
+async def _in_chunks(
+    session: AsyncSession, query: Select, column: InstrumentedAttribute[str], values: list[str]
+) -> list[Row]:
+    rows: list[Row] = []
     for i in range(0, len(values), CHUNK):
         rows.extend(await session.execute(query.where(column.in_(values[i : i + CHUNK]))))
     return rows
@@ -161,36 +164,36 @@ async def quality_report(
             )
         )
 
-    for rule in RESOLVED_BUT_TREATED:
-        codes = {c: knowledge.clusters(c) for c in (*rule.diagnosis, *rule.resolved, *rule.treatment)}
-        res_codes = sorted(frozenset().union(*(codes[c] for c in rule.resolved)))
-        q = select(E.patient_id).where(_active(practice)).distinct()
-        patients = sorted({r.patient_id for r in await _in_chunks(session, q, E.code, res_codes)})
+    for treated in RESOLVED_BUT_TREATED:
+        by_cluster = {c: knowledge.clusters(c) for c in (*treated.diagnosis, *treated.resolved, *treated.treatment)}
+        res_codes = sorted(frozenset().union(*(by_cluster[c] for c in treated.resolved)))
+        resolved_q = select(E.patient_id).where(_active(practice)).distinct()
+        patients = sorted({r.patient_id for r in await _in_chunks(session, resolved_q, E.code, res_codes)})
         if not patients:
             continue
-        all_codes = sorted(frozenset().union(*codes.values()))
+        all_codes = sorted(frozenset().union(*by_cluster.values()))
         history: dict[str, list[Dated]] = defaultdict(list)
         for i in range(0, len(patients), CHUNK):
-            q = select(E.id, E.patient_id, E.code, E.effective_date).where(
+            history_q = select(E.id, E.patient_id, E.code, E.effective_date).where(
                 _active(practice), E.patient_id.in_(patients[i : i + CHUNK])
             )
-            for r in await _in_chunks(session, q, E.code, all_codes):
+            for r in await _in_chunks(session, history_q, E.code, all_codes):
                 history[r.patient_id].append(Dated(r.id, r.code, r.effective_date))
         for pid, items in history.items():
-            finding = resolved_but_treated(rule, pid, items, codes)
-            if finding:
-                findings.append(finding)
+            treated_finding = resolved_but_treated(treated, pid, items, by_cluster)
+            if treated_finding:
+                findings.append(treated_finding)
 
-    for rule in SUSPECTED_UNCODED:
-        result_codes = sorted(knowledge.clusters(*rule.results))
-        dx_codes = sorted(knowledge.clusters(*rule.diagnosis))
-        q = select(E.id, E.patient_id, E.code, E.effective_date, E.value).where(
-            _active(practice), E.value >= rule.threshold
+    for uncoded in SUSPECTED_UNCODED:
+        result_codes = sorted(knowledge.clusters(*uncoded.results))
+        dx_codes = sorted(knowledge.clusters(*uncoded.diagnosis))
+        value_q = select(E.id, E.patient_id, E.code, E.effective_date, E.value).where(
+            _active(practice), E.value >= uncoded.threshold
         )
         results: dict[str, list[Dated]] = defaultdict(list)
-        for r in await _in_chunks(session, q, E.code, result_codes):
+        for r in await _in_chunks(session, value_q, E.code, result_codes):
             results[r.patient_id].append(Dated(r.id, r.code, r.effective_date, r.value))
-        candidates = sorted(pid for pid, items in results.items() if len(items) >= rule.count)
+        candidates = sorted(pid for pid, items in results.items() if len(items) >= uncoded.count)
         if not candidates:
             continue
         coded = {
@@ -204,9 +207,9 @@ async def quality_report(
         }
         for pid in candidates:
             if pid not in coded:
-                finding = suspected_uncoded(rule, pid, results[pid])
-                if finding:
-                    findings.append(finding)
+                uncoded_finding = suspected_uncoded(uncoded, pid, results[pid])
+                if uncoded_finding:
+                    findings.append(uncoded_finding)
 
     counts = {
         r[0]: int(r[1])

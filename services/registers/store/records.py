@@ -11,8 +11,9 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registers.domain.knowledge import Knowledge
@@ -20,14 +21,18 @@ from services.registers.domain.validation import EntryChecker, EntryProblem, Pat
 from services.registers.schemas import BatchResult, EntryFlag, EntryIn, RetractResult
 from services.registers.store.models import CodedEntry, Patient, events
 from services.registers.store.registers import refresh_registers
-from shared.db import bulk_insert, new_id, utcnow
+from shared.db import StatisticsKeeper, bulk_insert, new_id, utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import CodeRecorded, CodeRetracted, RecordedCode
 from shared.identifiers import normalise_nhs_number
 from shared.problems import Problem, invalid
 
+# A declarative class's table is a Table at run time; the ORM stubs type it as any FromClause.
+ENTRIES = cast(Table, CodedEntry.__table__)
+
 SOURCE = "/services/registers"
 CHUNK = 5000
+STATISTICS = StatisticsKeeper()
 
 
 def content_hash(e: EntryIn, nhs: str) -> str:
@@ -167,9 +172,9 @@ async def ingest_entries(
             EntryFlag(index=i, entry_id=entry.entry_id, flag=f, detail=d) for f, d in checker.flags(entry)
         )
 
-    await bulk_insert(session, CodedEntry.__table__, inserts)
+    await bulk_insert(session, ENTRIES, inserts)
     if corrections:
-        table = CodedEntry.__table__
+        table = ENTRIES
         stmt = update(table).where(
             table.c.practice_ods == practice, table.c.client_entry_id == bindparam("b_client_id")
         )
