@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from datetime import timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import utcnow
@@ -48,6 +50,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._lock_key = zlib.crc32(f"qof-outbox-{service}".encode())
 
     @property
     def connected(self) -> bool:
@@ -133,34 +136,50 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
 
     async def publish_batch(self) -> int:
-        t = self.tables.outbox
         async with self.factory() as s:
-            rows = (
-                await s.execute(
-                    select(t.c.seq, t.c.topic, t.c.key, t.c.body)
-                    .where(t.c.sent_at.is_(None))
-                    .order_by(t.c.seq)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            # The session's first statement begins its transaction; on any error, leaving the block rolls it back.
+            if (await s.connection()).dialect.name == "postgresql":
+                # One relay at a time across every instance of the service: the transaction-scoped advisory lock
+                # keeps per-patient order and stops two instances publishing the same rows.
+                lock = await s.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._lock_key})
+                if not lock.scalar():
+                    return 0
+                rows = await self._unsent(s)
+                await self._publish(rows)
+                await self._mark_sent(s, rows)
+                await s.commit()
+                return len(rows)
+            # SQLite: one process owns the file. Reading and marking in separate transactions keeps the write
+            # short (a read transaction upgraded to a write after another commit fails at once in WAL mode).
+            rows = await self._unsent(s)
+        await self._publish(rows)
+        async with self.factory() as s, s.begin():
+            await self._mark_sent(s, rows)
+        return len(rows)
+
+    async def _unsent(self, session: AsyncSession) -> list[Any]:
+        t = self.tables.outbox
+        query = select(t.c.seq, t.c.topic, t.c.key, t.c.body).where(t.c.sent_at.is_(None))
+        rows = list((await session.execute(query.order_by(t.c.seq).limit(self.batch_size))).all())
         if not rows:
             OUTBOX_PENDING.labels(self.service).set(0)
-            return 0
+        return rows
+
+    async def _publish(self, rows: list[Any]) -> None:
+        if not rows:
+            return
         producer = await self._ensure_producer()
-        futures = [
-            await producer.send(
-                r.topic, value=r.body, key=r.key.encode(), headers=[("content-type", CONTENT_TYPE.encode())]
-            )
-            for r in rows
-        ]
+        headers = [("content-type", CONTENT_TYPE.encode())]
+        futures = [await producer.send(r.topic, value=r.body, key=r.key.encode(), headers=headers) for r in rows]
         await asyncio.gather(*futures)
-        seqs = [r.seq for r in rows]
-        async with self.factory() as s, s.begin():
-            for i in range(0, len(seqs), 500):
-                await s.execute(update(t).where(t.c.seq.in_(seqs[i : i + 500])).values(sent_at=utcnow()))
         for r in rows:
             EVENTS_PUBLISHED.labels(self.service, r.topic).inc()
-        return len(rows)
+
+    async def _mark_sent(self, session: AsyncSession, rows: list[Any]) -> None:
+        t = self.tables.outbox
+        seqs = [r.seq for r in rows]
+        for i in range(0, len(seqs), 500):
+            await session.execute(update(t).where(t.c.seq.in_(seqs[i : i + 500])).values(sent_at=utcnow()))
 
     async def _purge_sent(self) -> None:
         t = self.tables.outbox

@@ -61,9 +61,12 @@ class CodedEntry(Base):
 
     __tablename__ = "coded_entries"
     __table_args__ = (
-        UniqueConstraint("practice_ods", "client_entry_id", name="uq_entries_practice_client_id"),
+        # No index leads with practice_ods: batch lookups filter on a practice and thousands of entry ids, and a
+        # planner without fresh statistics would scan the practice's whole record through a practice-led index
+        # instead of probing each entry id.
+        UniqueConstraint("client_entry_id", "practice_ods", name="uq_entries_client_id_practice"),
         Index("ix_entries_patient_code", "patient_id", "code"),
-        Index("ix_entries_practice_code", "practice_ods", "code"),
+        Index("ix_entries_code_practice", "code", "practice_ods"),
     )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

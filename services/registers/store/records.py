@@ -173,6 +173,7 @@ async def ingest_entries(
         )
 
     await bulk_insert(session, ENTRIES, inserts)
+    await STATISTICS.inserted(session, ENTRIES, len(inserts))
     if corrections:
         table = ENTRIES
         stmt = update(table).where(

@@ -120,11 +120,11 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_coded_entries_patient_id_patients')),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_coded_entries')),
-    sa.UniqueConstraint('practice_ods', 'client_entry_id', name='uq_entries_practice_client_id')
+    sa.UniqueConstraint('client_entry_id', 'practice_ods', name='uq_entries_client_id_practice')
     )
     with op.batch_alter_table('coded_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_entries_code_practice', ['code', 'practice_ods'], unique=False)
         batch_op.create_index('ix_entries_patient_code', ['patient_id', 'code'], unique=False)
-        batch_op.create_index('ix_entries_practice_code', ['practice_ods', 'code'], unique=False)
 
     op.create_table('register_members',
     sa.Column('patient_id', sa.String(length=36), nullable=False),
@@ -147,8 +147,8 @@ def downgrade() -> None:
 
     op.drop_table('register_members')
     with op.batch_alter_table('coded_entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_entries_practice_code')
         batch_op.drop_index('ix_entries_patient_code')
+        batch_op.drop_index('ix_entries_code_practice')
 
     op.drop_table('coded_entries')
     op.drop_table('processed_events')
