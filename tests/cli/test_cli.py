@@ -114,3 +114,8 @@ def test_postman_collection_has_bearer_and_base_urls() -> None:
     assert read["request"]["url"]["raw"] == expected
     ready = next(r for r in requests if r["name"] == "Ready")
     assert ready["request"]["auth"] == {"type": "noauth"}
+
+
+def test_committed_postman_collection_is_up_to_date() -> None:
+    committed = json.loads((ROOT / postman.OUTPUT).read_text(encoding="utf-8"))
+    assert committed == postman.build(postman.collect_specs()), "routes changed: run `qof postman` and commit the file"
