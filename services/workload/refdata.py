@@ -1,9 +1,7 @@
-"""Loads the versioned reference data (taxonomy, contract clauses, rates) and the practice -> ICB map."""
+"""Loads the versioned reference data: taxonomy, contract clauses, rates."""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -17,7 +15,6 @@ from services.workload.domain.rates import RateCard
 from services.workload.domain.taxonomy import Category, Taxonomy
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
-ORG_MAP = Path(__file__).resolve().parents[2] / "shared/reference/nhsd-qof-metadata/QOF_MANUAL_MAPPINGS.csv"
 
 
 def _yaml(name: str) -> dict[str, Any]:
@@ -90,39 +87,3 @@ def default_rates() -> RateCard:
 
 def rate_card(overrides: dict[str, Decimal]) -> RateCard:
     return default_rates().with_overrides(overrides) if overrides else default_rates()
-
-
-@dataclass(frozen=True)
-class Organisation:
-    practice_ods: str
-    practice_name: str
-    icb_ods: str
-    icb_name: str
-
-
-@lru_cache(maxsize=1)
-def organisations() -> dict[str, Organisation]:
-    """Practice ODS code -> practice name and ICB (STP_ODS_CODE column), from the NHS Digital mapping file."""
-    out: dict[str, Organisation] = {}
-    with ORG_MAP.open(encoding="utf-8-sig", newline="") as fh:
-        for row in csv.DictReader(fh):
-            code = row["PRACTICE_CODE"].strip().upper()
-            out[code] = Organisation(
-                code,
-                row["PRACTICE_NAME"].strip().title(),
-                row["STP_ODS_CODE"].strip(),
-                row["STP_NAME"].strip(),
-            )
-    return out
-
-
-def practices_in_icb(icb_ods: str) -> frozenset[str]:
-    return _icb_index().get(icb_ods.upper(), frozenset())
-
-
-@lru_cache(maxsize=1)
-def _icb_index() -> dict[str, frozenset[str]]:
-    index: dict[str, set[str]] = {}
-    for org in organisations().values():
-        index.setdefault(org.icb_ods.upper(), set()).add(org.practice_ods)
-    return {k: frozenset(v) for k, v in index.items()}

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, Literal
 
 from shared.identifiers import synthetic_nhs_number
+from shared.organisations import MAPPINGS, practices_in_icb
 from shared.synthetic import people
 from shared.synthetic.codes import codebook
 from shared.synthetic.conditions import risk_table
@@ -19,7 +18,6 @@ from shared.synthetic.history import YEAR, HistoryWriter, Person
 from shared.synthetic.population import MAX_AGE, england_pyramid
 
 HistoryDepth = Literal["full", "recent"]
-MAPPINGS_FILE = Path(__file__).parents[1] / "reference" / "nhsd-qof-metadata" / "QOF_MANUAL_MAPPINGS.csv"
 # synthetic_nhs_number yields distinct numbers for sequence numbers up to this bound.
 MAX_SEQ = 90_908
 # Records of patients who died or left in the last 18 months stay in the extract, on top of the living list.
@@ -148,31 +146,16 @@ class SyntheticPractice:
         return person, patient
 
 
-@dataclass(frozen=True)
-class PracticeRow:
-    ods: str
-    name: str
-    pcn: str
-    icb: str
-
-
-def practices_in_icb(icb: str) -> list[PracticeRow]:
-    with MAPPINGS_FILE.open(newline="", encoding="utf-8-sig") as fh:
-        rows = [PracticeRow(r["PRACTICE_CODE"], r["PRACTICE_NAME"], r["PCN_ODS_CODE"], r["STP_ODS_CODE"])
-                for r in csv.DictReader(fh) if r["STP_ODS_CODE"] == icb.upper()]
-    return sorted(rows, key=lambda r: r.ods)
-
-
 class SyntheticIcs:
     """Several practices of one ICB (real ODS codes, synthetic patients) with distinct NHS numbers."""
 
     def __init__(self, icb: str = "QHM", practices: int = 5, patients: int = 20_000, *, seed: int = 1,
                  history: HistoryDepth = "recent", as_of: date | None = None) -> None:
-        rows = practices_in_icb(icb)
+        rows = list(practices_in_icb(icb))
         if not rows:
-            raise ValueError(f"no practices for ICB {icb} in {MAPPINGS_FILE.name}")
+            raise ValueError(f"no practices for ICB {icb} in {MAPPINGS.name}")
         rng = random.Random(f"{seed}:{icb.upper()}:ics")
-        chosen = sorted(rng.sample(rows, min(practices, len(rows))), key=lambda r: r.ods)
+        chosen = sorted(rng.sample(rows, min(practices, len(rows))), key=lambda r: r.practice_ods)
         # List sizes vary between practices: weights from 0.5x to 1.6x the mean.
         weights = [rng.uniform(0.5, 1.6) for _ in chosen]
         sizes = [int(patients * w / sum(weights)) for w in weights]
@@ -182,7 +165,7 @@ class SyntheticIcs:
         self.practices: list[SyntheticPractice] = []
         first = 1
         for row, size in zip(chosen, sizes, strict=True):
-            self.practices.append(SyntheticPractice(row.ods, size, seed=seed, history=history, as_of=as_of,
+            self.practices.append(SyntheticPractice(row.practice_ods, size, seed=seed, history=history, as_of=as_of,
                                                     first_seq=first))
             first += size
 

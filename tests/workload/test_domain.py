@@ -11,10 +11,10 @@ from services.workload import refdata
 from services.workload.domain.clauses import contract_year_label
 from services.workload.domain.privacy import identifier_problem
 from services.workload.domain.reports import ItemFacts, aggregate
-from services.workload.domain.suppression import protect_count, protect_measure, round_to
 from services.workload.domain.taxonomy import transition_problem
 from services.workload.service import Workload
 from services.workload.settings import workload_settings
+from shared.disclosure import protect_count, protect_measure, round_to
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.indicators.api.deps import Analyst, KernelDep, require_ruleset
-from services.indicators.service.benchmarks import ROUND_TO, SUPPRESS_AT_OR_BELOW, benchmarks, practices_of
+from services.indicators.service.benchmarks import benchmarks, practices_of
 from services.indicators.service.kernel import DEFAULT_RULESET
+from shared.disclosure import describe
 from shared.problems import forbidden, invalid, not_found
 from shared.service import RuntimeDep
 
@@ -61,7 +62,7 @@ async def get_benchmarks(
         icb=icb.upper(),
         indicator_id=indicator.upper(),
         ruleset=ruleset,
-        suppression=f"counts <= {SUPPRESS_AT_OR_BELOW} withheld, others rounded to the nearest {ROUND_TO}",
+        suppression=describe(),
         rows=[
             BenchmarkRow(
                 level=r.kind,

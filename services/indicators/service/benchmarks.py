@@ -7,46 +7,19 @@ Counts of 7 or fewer are withheld (``null`` with ``suppressed: true``); the othe
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.store.models import INDICATOR_STATE
-
-MAPPINGS = (
-    Path(__file__).resolve().parents[3] / "shared" / "reference" / "nhsd-qof-metadata" / "QOF_MANUAL_MAPPINGS.csv"
-)
-SUPPRESS_AT_OR_BELOW = 7
-ROUND_TO = 5
+from shared.disclosure import disclose
+from shared.organisations import Organisation, practices_in_icb
 
 
-@dataclass(frozen=True)
-class Org:
-    practice: str
-    pcn: str
-    icb: str
-
-
-@lru_cache(maxsize=1)
-def practice_map() -> dict[str, Org]:
-    with MAPPINGS.open(newline="", encoding="utf-8-sig") as fh:
-        return {
-            r["PRACTICE_CODE"]: Org(r["PRACTICE_CODE"], r["PCN_ODS_CODE"], r["STP_ODS_CODE"])
-            for r in csv.DictReader(fh)
-        }
-
-
-def practices_of(icb: str) -> dict[str, Org]:
-    return {k: v for k, v in practice_map().items() if v.icb == icb.upper()}
-
-
-def disclose(n: int) -> int | None:
-    return None if n <= SUPPRESS_AT_OR_BELOW else int(ROUND_TO * round(n / ROUND_TO))
+def practices_of(icb: str) -> dict[str, Organisation]:
+    return {o.practice_ods: o for o in practices_in_icb(icb)}
 
 
 @dataclass(frozen=True)
@@ -84,8 +57,8 @@ async def benchmarks(session: AsyncSession, icb: str, indicator_id: str, ruleset
     out: list[Row] = []
     pcn: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for p, reg, den, num, pcas in sorted(rows):
-        out.append(_row("practice", p, orgs[p].pcn, 1, reg, den, num, pcas))
-        acc = pcn[orgs[p].pcn]
+        out.append(_row("practice", p, orgs[p].pcn_ods, 1, reg, den, num, pcas))
+        acc = pcn[orgs[p].pcn_ods]
         for i, v in enumerate((1, reg, den, num, pcas)):
             acc[i] += v
     for code, (n, reg, den, num, pcas) in sorted(pcn.items()):

@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.workload import refdata
 from services.workload.api.deps import ByQ, FromQ, ToQ, WorkloadDep, dimensions, period
 from services.workload.domain.reports import Tally, aggregate
-from services.workload.domain.suppression import BASE, THRESHOLD, protect_count, protect_measure
 from services.workload.schemas import AggregateOut, ProtectedGroupOut
 from services.workload.store import repo
 from services.workload.store.models import audit_log
 from shared.audit import audit
 from shared.auth import Principal, require_scope
+from shared.disclosure import BASE, THRESHOLD, protect_count, protect_measure
+from shared.organisations import practices_in_icb
 from shared.problems import forbidden
 from shared.service import RuntimeDep
 
@@ -53,7 +53,7 @@ async def icb_aggregate(
         raise forbidden(f"This token does not grant access to ICB {code}")
     dims = dimensions(by, ICB_DIMENSIONS)
     start, end = period(period_from, period_to)
-    practices = refdata.practices_in_icb(code)
+    practices = frozenset(o.practice_ods for o in practices_in_icb(code))
     async with rt.sessions() as session, session.begin():
         facts = await repo.facts(session, practices, repo.ItemFilter(start, end))
         await audit(session, audit_log, principal, "aggregate", f"icb:{code}", detail=",".join(dims))

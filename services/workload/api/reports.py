@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter, ValidationError
 
-from services.workload import refdata, render
+from services.workload import render
 from services.workload.api.deps import ByQ, FromQ, Reader, ToQ, WorkloadDep, Writer, dimensions, period
 from services.workload.domain import letters
 from services.workload.domain.reports import Report, Tally, aggregate
@@ -21,6 +21,7 @@ from services.workload.store import repo
 from services.workload.store.models import audit_log
 from shared.audit import audit
 from shared.identifiers import OdsCode
+from shared.organisations import organisations
 from shared.problems import invalid, not_found
 from shared.service import RuntimeDep
 
@@ -188,7 +189,7 @@ async def provider_letter(
         facts = [f for f in facts if f.status != Status.RESOLVED]
     if not facts:
         raise not_found(f"Open items from provider {provider} received between {start} and {end}")
-    org = refdata.organisations().get(ods.upper())
+    org = organisations().get(ods.upper())
     letter = letters.provider_letter(
         facts,
         practice_ods=ods.upper(),
@@ -271,7 +272,7 @@ async def escalation_summary(
             practice=ods.upper(),
             detail=format,
         )
-    org = refdata.organisations().get(ods.upper())
+    org = organisations().get(ods.upper())
     esc = letters.escalation(
         facts,
         practice_ods=ods.upper(),

@@ -1,4 +1,8 @@
-"""Disclosure control for figures that leave the practice: suppress small counts, round the rest."""
+"""Disclosure control for figures that leave the practice (ICB analytics): suppress small counts, round the rest.
+
+Counts of 7 or fewer are withheld; the others are rounded to the nearest 5, halves up. A measure of a group
+(hours, pounds, a percentage) is withheld with its count.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,17 @@ def protect_count(count: int) -> Protected:
     return Protected(round_to(count), False)
 
 
+def disclose(count: int) -> int | None:
+    """The count as it may be shown: ``None`` when suppressed, otherwise rounded."""
+    return protect_count(count).value
+
+
 def protect_measure(count: int, value: float, base: int = BASE) -> int | None:
     """A measure (hours, pounds) of a group: hidden with its count, otherwise rounded to ``base``."""
     if count <= THRESHOLD:
         return None
     return round_to(value, base)
+
+
+def describe() -> str:
+    return f"counts <= {THRESHOLD} withheld, others rounded to the nearest {BASE}"
