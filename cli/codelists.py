@@ -17,7 +17,6 @@ from shared.qof.registers import REGISTERS
 app = typer.Typer(help="Codelists: status and new releases (a release is a data change, not a code change).",
                   no_args_is_help=True)
 console = Console()
-RELEASES = DATA_DIR / "releases"
 
 
 @app.command("status")
@@ -54,11 +53,12 @@ def add(
     terms, invalid = parse_codelist(file.read_text(encoding="utf-8-sig"))
     if not terms:
         raise typer.BadParameter(f"no valid SNOMED CT codes in {file}", param_hint="FILE")
-    rows = read_catalogue()
+    rows = read_catalogue(CATALOGUE)
     if any(r.cluster == cluster and r.version == version for r in rows):
         raise typer.BadParameter(f"{cluster} version {version} is already in the catalogue", param_hint="--version")
-    RELEASES.mkdir(parents=True, exist_ok=True)
-    target = RELEASES / f"{cluster}__{version}{file.suffix or '.csv'}"
+    releases = DATA_DIR / "releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    target = releases / f"{cluster}__{version}{file.suffix or '.csv'}"
     shutil.copyfile(file, target)
     with CATALOGUE.open(newline="") as fh:
         records = list(csv.DictReader(fh))

@@ -119,3 +119,25 @@ def test_postman_collection_has_bearer_and_base_urls() -> None:
 def test_committed_postman_collection_is_up_to_date() -> None:
     committed = json.loads((ROOT / postman.OUTPUT).read_text(encoding="utf-8"))
     assert committed == postman.build(postman.collect_specs()), "routes changed: run `qof postman` and commit the file"
+
+
+def test_codelist_add_records_a_release_as_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import codelists
+    from shared.codelists import CATALOGUE, CodelistLibrary, read_catalogue
+
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text(CATALOGUE.read_text())
+    monkeypatch.setattr(codelists, "CATALOGUE", catalogue)
+    monkeypatch.setattr(codelists, "DATA_DIR", tmp_path)
+    export = tmp_path / "export.csv"
+    export.write_text("code,term\n1064811000000103,Moderate acute exacerbation of asthma\n44054007,not a concept\n")
+    result = runner.invoke(app, ["codelist", "add", "CAN_COD", str(export), "--version", "20251107",
+                                 "--source", "TRUD PCD refsets"])
+    assert result.exit_code == 0, result.output
+    assert "1 codes added, 1 invalid codes skipped" in result.output
+    rows = [r for r in read_catalogue(catalogue) if r.cluster == "CAN_COD"]
+    assert [(r.version, r.preferred) for r in rows if r.preferred] == [("20251107", True)]
+    library = CodelistLibrary(read_catalogue(catalogue), data_dir=tmp_path)
+    assert library.get("CAN_COD").codes == {"1064811000000103"}
+    again = runner.invoke(app, ["codelist", "add", "CAN_COD", str(export), "--version", "20251107", "--source", "x"])
+    assert again.exit_code == 2
