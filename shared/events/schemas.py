@@ -7,7 +7,7 @@ and both are published until consumers move; additive optional fields keep the v
 Audience: ``internal`` events cross services inside the platform and use the internal patient id, never
 the NHS number, name or contact details (date of birth travels internally because ages decide registers
 and cohorts). ``analytics`` events may leave the practice boundary and carry aggregates or non-patient
-facts only. ``tests/test_event_privacy.py`` holds every analytics schema to that.
+facts only. ``tests/shared/test_event_privacy.py`` holds every schema to that.
 """
 
 from __future__ import annotations
