@@ -105,6 +105,11 @@ async def test_one_invalid_row_fails_the_job_and_stores_nothing(database_url: st
         assert "not a date" in failed["errors"][0]["reason"]
         assert "spreadsheet" in failed["errors"][3]["reason"]
         assert await records(client, headers, ids[synthetic_nhs_number(21)]) == []
+        # The refused rows never entered the record; the data-quality report says what was wrong with them.
+        quality = (await client.get(f"{BASE}/quality", headers=headers)).json()
+        assert quality["rejected_imports"] == [{
+            "job_id": failed["id"], "created_at": quality["rejected_imports"][0]["created_at"], "rows_rejected": 4,
+            "by_column": {"Effective Date": 1, "NHS Number": 1, "Value": 1, "SNOMED Code": 1}}]
 
 
 async def test_multipart_systmone_export(sqlite_url: str) -> None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.registers.api.deps import KnowledgeDep, RecordsReader, Today
 from services.registers.domain.terms import term
 from services.registers.store.models import audit_log
-from services.registers.store.quality import quality_report
+from services.registers.store.quality import quality_report, rejected_imports
 from shared.audit import audit
 from shared.service import RuntimeDep
 
@@ -36,6 +36,13 @@ class RecorderOut(BaseModel):
     by_kind: dict[str, int]
 
 
+class RejectedImportOut(BaseModel):
+    job_id: str
+    created_at: datetime
+    rows_rejected: int
+    by_column: dict[str, int]
+
+
 class QualityOut(BaseModel):
     practice: str
     as_of: date
@@ -43,6 +50,10 @@ class QualityOut(BaseModel):
     findings: list[FindingOut]
     truncated: bool
     recorders: list[RecorderOut]
+    rejected_imports: list[RejectedImportOut] = Field(
+        description="Imports refused in the last 90 days (invalid codes, dates, values never enter the record): "
+        "errors counted by column"
+    )
 
 
 @router.get("", response_model=QualityOut, summary="Coding problems and per-recorder error counts")
@@ -57,6 +68,9 @@ async def get_quality(
 ) -> QualityOut:
     async with rt.sessions() as s, s.begin():
         report = await quality_report(s, ods.upper(), knowledge=kb, today=today)
+        refused = await rejected_imports(
+            s, ods.upper(), since=datetime.combine(today - timedelta(days=90), datetime.min.time())
+        )
         await audit(s, audit_log, principal, "quality.read", "report", practice=ods)
     findings = [f for f in report.findings if kind is None or f.kind == kind]
     return QualityOut(
@@ -84,5 +98,11 @@ async def get_quality(
                 by_kind=dict(r.findings),
             )
             for r in report.recorders
+        ],
+        rejected_imports=[
+            RejectedImportOut(
+                job_id=j.job_id, created_at=j.created_at, rows_rejected=j.rows_rejected, by_column=j.by_column
+            )
+            for j in refused
         ],
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from services.registers.domain.quality import (
     suspected_uncoded,
 )
 from services.registers.domain.validation import range_rows
-from services.registers.store.models import CodedEntry, Patient
+from services.registers.store.models import CodedEntry, ImportJob, Patient
 
 CHUNK = 2000
 E = CodedEntry
@@ -47,9 +47,7 @@ async def _in_chunks(
     return rows
 
 
-async def quality_report(
-    session: AsyncSession, practice: str, *, knowledge: Knowledge, today: date
-) -> QualityReport:
+async def quality_report(session: AsyncSession, practice: str, *, knowledge: Knowledge, today: date) -> QualityReport:
     findings: list[Finding] = []
 
     rows = await session.execute(
@@ -218,3 +216,26 @@ async def quality_report(
         )
     }
     return QualityReport(findings, by_recorder(counts, findings))
+
+
+@dataclass(frozen=True)
+class RejectedImport:
+    job_id: str
+    created_at: datetime
+    rows_rejected: int
+    by_column: dict[str, int]
+
+
+async def rejected_imports(session: AsyncSession, practice: str, *, since: datetime) -> list[RejectedImport]:
+    """Refused CSV imports: what was wrong with the rows that never entered the record."""
+    jobs = await session.scalars(
+        select(ImportJob)
+        .where(ImportJob.practice_ods == practice, ImportJob.status == "failed", ImportJob.created_at >= since)
+        .order_by(ImportJob.created_at.desc())
+    )
+    out = []
+    for job in jobs:
+        columns = Counter(str(e.get("column") or "row") for e in job.errors or [])
+        if columns:
+            out.append(RejectedImport(job.id, job.created_at, job.rejected, dict(columns)))
+    return out
