@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import BigInteger, ColumnDefault, Integer, MetaData, Table, event, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # An auto-incrementing 64-bit key on PostgreSQL that is still SQLite's ROWID alias.
@@ -111,9 +113,13 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        await driver.copy_records_to_table(
-            table.name, records=[tuple(values(r)) for r in rows], columns=[c.name for c in columns]
-        )
+        try:
+            await driver.copy_records_to_table(
+                table.name, records=[tuple(values(r)) for r in rows], columns=[c.name for c in columns]
+            )
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            # The same exception SQLAlchemy raises on the other paths, so callers handle one type.
+            raise IntegrityError(f"COPY into {table.name}", None, exc) from exc
         return
     processors = [c.type._cached_bind_processor(dialect) for c in columns]
     converting = [i for i, p in enumerate(processors) if p is not None]

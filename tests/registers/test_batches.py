@@ -60,9 +60,7 @@ async def test_resend_is_noop_change_is_correction_and_retraction(database_url: 
     dm = code("DM_COD")
     async with registers_app(database_url) as (app, client, headers):
         base = f"/v1/practices/{PRACTICE}"
-        ids = (await client.put(f"{base}/patients", json={"patients": [patient(1)]}, headers=headers)).json()[
-            "ids"
-        ]
+        ids = (await client.put(f"{base}/patients", json={"patients": [patient(1)]}, headers=headers)).json()["ids"]
         pid = next(iter(ids.values()))
         batch = {
             "entries": [
@@ -109,3 +107,21 @@ async def test_duplicate_ids_with_different_content_in_one_batch_are_refused(sql
         )
         assert r.status_code == 422
         assert r.json()["errors"][0]["field"] == "entry_id"
+
+
+async def test_racing_batches_with_the_same_new_ids_store_once(database_url: str) -> None:
+    """Two requests carrying the same new entries at the same moment: one stores them, the other is told to resend
+    (409) or finds them already there; nothing is stored twice."""
+    import asyncio
+
+    async with registers_app(database_url) as (app, client, headers):
+        base = f"/v1/practices/{PRACTICE}"
+        await client.put(f"{base}/patients", json={"patients": [patient(i) for i in range(1, 21)]}, headers=headers)
+        batch = {"entries": [entry(f"race-{i}", i, code("SYSBP_COD"), date(2024, 5, 1), 120 + i) for i in range(1, 21)]}
+        answers = await asyncio.gather(*(client.post(f"{base}/records", json=batch, headers=headers) for _ in range(4)))
+        assert {r.status_code for r in answers} <= {200, 409}
+        assert sum(r.json().get("created", 0) for r in answers if r.status_code == 200) == 20
+        for r in answers:
+            if r.status_code == 409:
+                assert r.headers["content-type"] == "application/problem+json"
+        assert (await counts(app))[0] == 20
