@@ -8,12 +8,19 @@ from fastapi import FastAPI
 
 from services.registers.api import fhir, imports, patients, quality, records, registers
 from services.registers.events import HANDLERS
+from services.registers.store.daily import start_daily_refresh, stop_daily_refresh
 from services.registers.store.imports import stop_import_jobs
 from services.registers.store.models import events
 from shared.service import ServiceSpec, create_service_app
 from shared.settings import ServiceSettings, settings_for
 
 SERVICE = "registers"
+
+
+async def stop(app: FastAPI) -> None:
+    await stop_daily_refresh(app)
+    await stop_import_jobs(app)
+
 
 SPEC = ServiceSpec(
     name=SERVICE,
@@ -24,7 +31,8 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[patients.router, records.router, fhir.router, imports.router, registers.router, quality.router],
     handlers=HANDLERS,
-    on_shutdown=stop_import_jobs,
+    on_startup=start_daily_refresh,
+    on_shutdown=stop,
 )
 
 
