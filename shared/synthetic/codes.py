@@ -88,8 +88,9 @@ MEDICINES: dict[str, tuple[str, tuple[str, ...]]] = {
     "thiazide": ("ANTIHYP_COD_drugrefset", ("Indapamide 2.5mg tablets", "Indapamide 1.5mg modified-release",
                                             "Bendroflumethiazide 2.5mg tablets")),
     "beta": ("BETABLOCKER_gmsde", ("Bisoprolol 2.5mg tablets", "Bisoprolol 5mg tablets")),
-    "statin": ("STATIN_DMD_opensafely", ("Atorvastatin 20mg tablets", "Atorvastatin 40mg tablets",
-                                         "Atorvastatin 80mg tablets", "Simvastatin 40mg tablets")),
+    # STAT_COD is the published NHS drug refset: it leaves out the pre-2020 VMP ids the OpenSAFELY list carries.
+    "statin": ("STAT_COD", ("Atorvastatin 20mg tablets", "Atorvastatin 40mg tablets",
+                            "Atorvastatin 80mg tablets", "Simvastatin 40mg tablets")),
     "metformin": ("DM_DRUG_METFORMIN_DMD_alexwalker", ("Metformin 500mg tablets",
                                                        "Metformin 500mg modified-release")),
     "sulfonylurea": ("DM_DRUG_SULFONYLUREAS_DMD_alexwalker", ("Gliclazide 80mg tablets",)),
