@@ -103,16 +103,21 @@ def compile_explain(test: Mapping[str, Any], where: str = "") -> Explain:
     return _BUILDERS.get(name, _x_generic)(p, where)
 
 
+def _latest_or_absent(ctx: Context, clusters: Sequence[str], w: Window, prefix: str = "") -> list[Fact]:
+    """The latest entry of ``clusters`` in the window, or what its absence looks like."""
+    span = _span(w, ctx.dates)
+    ev = _latest_in(ctx, clusters, span)
+    if ev is None:
+        return [_absent(ctx, clusters, w, span)]
+    return [Fact(f"{prefix}{_label(ev[0])} on {ev[1].date.isoformat()}", (ev,), span)]
+
+
 def _x_has(p: Mapping[str, Any], where: str) -> Explain:
     cl = _clusters(p, "clusters", where)
     w = parse_window(str(p.get("window", "ever")), where)
 
     def has(ctx: Context) -> list[Fact]:
-        span = _span(w, ctx.dates)
-        ev = _latest_in(ctx, cl, span)
-        if ev is None:
-            return [_absent(ctx, cl, w, span)]
-        return [Fact(f"{_label(ev[0])} on {ev[1].date.isoformat()}", (ev,), span)]
+        return _latest_or_absent(ctx, cl, w)
 
     return has
 
@@ -196,11 +201,7 @@ def _x_latest_is(p: Mapping[str, Any], where: str) -> Explain:
     w = parse_window(str(p.get("window", "ever")), where)
 
     def latest_is(ctx: Context) -> list[Fact]:
-        span = _span(w, ctx.dates)
-        ev = _latest_in(ctx, among, span)
-        if ev is None:
-            return [_absent(ctx, among, w, span)]
-        return [Fact(f"latest of {_names(among)}: {_label(ev[0])} on {ev[1].date.isoformat()}", (ev,), span)]
+        return _latest_or_absent(ctx, among, w, prefix=f"latest of {_names(among)}: ")
 
     return latest_is
 
