@@ -44,6 +44,8 @@ class ServiceSpec:
     version: str = "0.1.0"
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
+    # Runs after each batch of consumed events is handled (before offsets are committed).
+    after_batch: Callable[[FastAPI], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -92,6 +94,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     handlers=spec.handlers,
                     max_attempts=settings.consumer_max_attempts,
                     after_commit=relay.wake,
+                    on_batch=_bind(spec.after_batch, app),
                 )
                 consumer.start()
         app.state.runtime = Runtime(settings, engine, sessions, spec.tables, relay, consumer)
@@ -126,6 +129,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+def _bind(hook: Callable[[FastAPI], Awaitable[None]] | None, app: FastAPI) -> Callable[[], Awaitable[None]] | None:
+    if hook is None:
+        return None
+    return lambda: hook(app)
 
 
 def runtime(request: Request) -> Runtime:

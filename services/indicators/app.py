@@ -9,7 +9,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.indicators.api import achievement, benchmarks, exports, manage, rulesets, worklists
-from services.indicators.events import handlers
+from services.indicators.events import after_batch, handlers
+from services.indicators.service.evaluation import rescore_pending
 from services.indicators.service.jobs import start_daily_refresh, stop_daily_refresh
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import events
@@ -42,6 +43,7 @@ def create_app(
             benchmarks.router,
         ],
         handlers=handlers(kern),
+        after_batch=after_batch(kern),
         on_startup=lambda app: _started(app, kern),
         on_shutdown=stop_daily_refresh,
     )
@@ -51,4 +53,6 @@ def create_app(
 
 
 async def _started(app: FastAPI, kernel: Kernel) -> None:
+    # Marks left by a process that stopped between handling events and re-scoring their practices.
+    await rescore_pending(app.state.runtime, kernel)
     start_daily_refresh(app, kernel)

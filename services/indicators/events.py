@@ -2,16 +2,20 @@
 
 Consumes ``patient.registered|updated|deregistered``, ``code.recorded``, ``code.retracted`` and
 ``register.changed``: each handler applies the change to the stored per-patient state and re-evaluates that
-patient only, in the consumer's transaction (see :mod:`services.indicators.service.evaluation`).
+patient only, in the consumer's transaction (see :mod:`services.indicators.service.evaluation`), and marks the
+practice for re-scoring; :func:`after_batch` re-scores each marked practice once per batch of events.
 Publishes ``patient.gap.changed`` (internal) and ``indicator.updated`` (analytics: aggregates only).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.indicators.service.evaluation import refresh
+from services.indicators.service.evaluation import refresh, rescore_pending
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import (
     CODED_EVENTS,
@@ -55,7 +59,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             ("patient_id",),
         )
         # The list size (CPI) may have moved: re-score the practice even if no outcome changed.
-        await refresh(session, kernel, payload.practice_ods, [payload.patient_id], rescore=True)
+        await refresh(session, kernel, payload.practice_ods, [payload.patient_id], rescore=True, defer_aggregates=True)
 
     async def on_recorded(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, CodeRecorded)
@@ -80,7 +84,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
         )
         await upsert(session, CODED_EVENTS, rows, ("entry_id",))
         if was_relevant or any(r["relevant"] for r in rows):
-            await refresh(session, kernel, payload.practice_ods, [payload.patient_id])
+            await refresh(session, kernel, payload.practice_ods, [payload.patient_id], defer_aggregates=True)
 
     async def on_retracted(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, CodeRetracted)
@@ -89,7 +93,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             .where(CodedEvent.entry_id.in_(payload.entry_ids), CodedEvent.patient_id == payload.patient_id)
             .values(retracted=True)
         )
-        await refresh(session, kernel, payload.practice_ods, [payload.patient_id])
+        await refresh(session, kernel, payload.practice_ods, [payload.patient_id], defer_aggregates=True)
 
     async def on_register(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, RegisterChanged)
@@ -112,7 +116,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             await session.execute(
                 delete(t).where(t.c.patient_id == payload.patient_id, t.c.register_id == payload.register_id)
             )
-        await refresh(session, kernel, payload.practice_ods, [payload.patient_id])
+        await refresh(session, kernel, payload.practice_ods, [payload.patient_id], defer_aggregates=True)
 
     return {
         "patient.registered": on_patient,
@@ -122,3 +126,10 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
         "code.retracted": on_retracted,
         "register.changed": on_register,
     }
+
+
+def after_batch(kernel: Kernel) -> Callable[[FastAPI], Awaitable[None]]:
+    async def rescore(app: FastAPI) -> None:
+        await rescore_pending(app.state.runtime, kernel)
+
+    return rescore

@@ -44,6 +44,7 @@ class EventConsumer:
         handlers: dict[str, Handler],
         max_attempts: int = 3,
         after_commit: Callable[[], None] | None = None,
+        on_batch: Callable[[], Awaitable[None]] | None = None,
         retry_delay: float = 0.2,
     ) -> None:
         self.service = service
@@ -54,6 +55,8 @@ class EventConsumer:
         self.handlers = handlers
         self.max_attempts = max_attempts
         self.after_commit = after_commit
+        # Work a handler defers to the end of each batch (e.g. re-scoring a practice once, not per event).
+        self.on_batch = on_batch
         self.retry_delay = retry_delay
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -99,6 +102,7 @@ class EventConsumer:
                     for record in records:
                         await self.handle(record)
                 if batch:
+                    await self._after_batch()
                     await self._consumer.commit()
                 backoff = 0.2
             except asyncio.CancelledError:
@@ -111,6 +115,14 @@ class EventConsumer:
                 await self._close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    async def _after_batch(self) -> None:
+        if self.on_batch is None:
+            return
+        try:
+            await self.on_batch()
+        except Exception as exc:  # the deferred work is durable on the handler's side; it runs again next batch
+            log.warning("batch hook failed", extra={"service": self.service, "error": type(exc).__name__})
 
     async def handle(self, record: ConsumerRecord) -> str:
         """Handle one record; returns the outcome (handled, duplicate, ignored, dead-lettered)."""

@@ -30,7 +30,7 @@ from services.indicators.service.scoring import (
     figures,
     score_all,
 )
-from services.indicators.store.models import INDICATOR_STATE, SNAPSHOTS, Attestation, events
+from services.indicators.store.models import INDICATOR_STATE, PENDING_RESCORES, SNAPSHOTS, Attestation, events
 from services.indicators.store.state import (
     ContractChoice,
     contract_of,
@@ -42,8 +42,10 @@ from services.indicators.store.state import (
     stored_outcomes,
     upsert,
 )
+from shared.db import utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import EventPayload, IndicatorUpdated, PatientGapChanged
+from shared.service import Runtime
 
 SOURCE = "/services/indicators"
 THREAD_ABOVE = 500  # evaluate larger batches off the event loop
@@ -159,9 +161,18 @@ async def score_counts(
 
 
 async def refresh(
-    session: AsyncSession, kernel: Kernel, practice: str, patient_ids: Iterable[str] | None, *, rescore: bool = False
+    session: AsyncSession,
+    kernel: Kernel,
+    practice: str,
+    patient_ids: Iterable[str] | None,
+    *,
+    rescore: bool = False,
+    defer_aggregates: bool = False,
 ) -> RefreshResult:
-    """Re-evaluate these patients (all when None) and bring outcomes, aggregates and snapshots up to date."""
+    """Re-evaluate these patients (all when None) and bring outcomes, aggregates and snapshots up to date.
+
+    With ``defer_aggregates`` the practice is only marked for re-scoring (:func:`rescore_pending` does it once
+    for a whole batch of consumed events); outcomes and gap events are still written here."""
     ids = None if patient_ids is None else sorted(set(patient_ids))
     contract = await contract_of(session, practice, kernel)
     period_of = periods(kernel, contract)
@@ -219,7 +230,11 @@ async def refresh(
         opened += now
         closed += not now
     await replace_outcomes(session, practice, ids, rows)
-    updated = await publish_aggregates(session, kernel, practice, contract, full=ids is None, out=payloads)
+    if defer_aggregates:
+        await upsert(session, PENDING_RESCORES, [{"practice_ods": practice, "marked_at": utcnow()}], ("practice_ods",))
+        updated = 0
+    else:
+        updated = await publish_aggregates(session, kernel, practice, contract, full=ids is None, out=payloads)
     await enqueue(session, events, payloads, source=SOURCE)
     return RefreshResult(len(patients), len(rows), opened, closed, updated)
 
@@ -296,3 +311,23 @@ async def publish_aggregates(
     await upsert(session, st, changed, ("practice_ods", "ruleset_id", "indicator_id"))
     await upsert(session, SNAPSHOTS, snaps, ("practice_ods", "ruleset_id", "indicator_id", "month"))
     return sum(1 for p in out if isinstance(p, IndicatorUpdated))
+
+
+async def rescore_pending(rt: Runtime, kernel: Kernel) -> int:
+    """Re-score every practice marked by consumed events; returns the indicators announced as updated."""
+    async with rt.sessions() as s:
+        practices = [r[0] for r in await s.execute(select(PENDING_RESCORES.c.practice_ods))]
+    updated = 0
+    for practice in practices:
+        async with rt.sessions() as s, s.begin():
+            # The mark goes first: one an event adds after this transaction stays for the next round.
+            gone = await s.execute(delete(PENDING_RESCORES).where(PENDING_RESCORES.c.practice_ods == practice))
+            if not gone.rowcount:  # type: ignore[attr-defined]
+                continue
+            out: list[EventPayload] = []
+            contract = await contract_of(s, practice, kernel)
+            updated += await publish_aggregates(s, kernel, practice, contract, full=False, out=out)
+            await enqueue(s, events, out, source=SOURCE)
+    if updated:
+        rt.events_written()
+    return updated

@@ -130,6 +130,20 @@ class IndicatorState(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PendingRescore(Base):
+    """Practices whose outcomes changed since their aggregates were last scored.
+
+    Consumed events re-evaluate their patient at once but only mark the practice here, in the same transaction;
+    the consumer re-scores each marked practice once per batch of events. Durable, so a crash between the two
+    leaves the mark for the next batch or the start-up sweep.
+    """
+
+    __tablename__ = "pending_rescores"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Snapshot(Base):
     """Monthly achievement per indicator (the latest figure of the month), for history and projection."""
 
@@ -177,3 +191,4 @@ CONTRACTS = cast(Table, Contract.__table__)
 ATTESTATIONS = cast(Table, Attestation.__table__)
 INDICATOR_STATE = cast(Table, IndicatorState.__table__)
 SNAPSHOTS = cast(Table, Snapshot.__table__)
+PENDING_RESCORES = cast(Table, PendingRescore.__table__)

@@ -61,13 +61,15 @@ async def indicators_app(database_url: str, bootstrap: str | None = None, *, tod
 
 
 async def deliver(app: FastAPI, *payloads: EventPayload) -> None:
-    """Hand events to the service's handlers as the consumer does: one transaction each."""
+    """Hand events to the service's handlers as the consumer does: one transaction each, then the batch hook."""
     rt = app.state.runtime
-    handlers = app.state.spec.handlers
+    spec = app.state.spec
     for payload in payloads:
         env = Envelope.wrap(payload, source="/tests")
         async with rt.sessions() as s, s.begin():
-            await handlers[payload.event_type](s, env, payload)
+            await spec.handlers[payload.event_type](s, env, payload)
+    if spec.after_batch:
+        await spec.after_batch(app)
 
 
 def registered(pid: str, *, practice: str = PRACTICE, dob: date = date(1960, 5, 1), sex: str = "female",

@@ -129,3 +129,31 @@ async def test_stale_practices_are_refreshed_when_the_date_moves(sqlite_url: str
             assert {"2026-01", "2026-02"} <= months
         finally:
             k.today = lambda: date(2026, 1, 15)
+
+
+async def test_a_batch_of_events_rescores_the_practice_once(database_url: str) -> None:
+    """Each event re-evaluates its patient at once; the practice's aggregates are re-scored once per batch, from a
+    durable mark, so a stop between the two loses nothing."""
+    from services.indicators.service.evaluation import rescore_pending
+    from services.indicators.store.models import PENDING_RESCORES
+    from shared.events.envelope import Envelope
+
+    async with indicators_app(database_url) as (app, _client, _headers):
+        await diabetic(app, "a", 50.0)
+        before = len(await outbox(app, "indicator.updated"))
+        rt, spec = app.state.runtime, app.state.spec
+        # The consumer's per-event transactions, without the end-of-batch hook (as if the process stopped there).
+        for n, value in enumerate([80.0, 81.0, 82.0]):
+            payload = recorded("a", (f"a-b{n}", HBA1C, date(2025, 12, 1 + n), value))
+            async with rt.sessions() as s, s.begin():
+                await spec.handlers[payload.event_type](s, Envelope.wrap(payload, source="/tests"), payload)
+        async with rt.sessions() as s:
+            marked = [r[0] for r in await s.execute(select(PENDING_RESCORES.c.practice_ods))]
+        assert marked == [PRACTICE]
+        assert len(await outbox(app, "indicator.updated")) == before  # not re-scored per event
+        assert await rescore_pending(rt, app.state.kernel) == 1  # DM020 moved: announced once for the batch
+        moved = (await outbox(app, "indicator.updated"))[before:]
+        assert [e["indicator_id"] for e in moved] == ["DM020"]
+        async with rt.sessions() as s:
+            assert (await s.execute(select(PENDING_RESCORES))).first() is None
+        assert await rescore_pending(rt, app.state.kernel) == 0
