@@ -96,18 +96,18 @@ async def load_patients(
     people: list[Any] = []
     events: dict[str, list[DomainEvent]] = defaultdict(list)
     regs: dict[str, set[str]] = defaultdict(set)
-    pq = select(pc.patient_id, pc.date_of_birth, pc.sex, pc.registered_on, pc.deregistered_on, pc.died_on).where(
-        pc.practice_ods == practice
-    )
+    pq = select(pc.patient_id, pc.date_of_birth, pc.sex, pc.registered_on, pc.deregistered_on, pc.died_on)
     eq = select(ec.patient_id, ec.code, ec.effective_date, ec.value).where(
-        ec.practice_ods == practice, ec.relevant.is_(True), ec.retracted.is_(False)
+        ec.relevant.is_(True), ec.retracted.is_(False)
     )
-    rq = select(rc.patient_id, rc.register_id).where(rc.practice_ods == practice)
+    rq = select(rc.patient_id, rc.register_id)
+    # Given patient ids (the practice's own, from its events) are the only filter: with the practice as well,
+    # a planner may read the practice's whole record through its practice index instead of probing each id.
     if ids is None:
-        people = list(await session.execute(pq))
-        for pid, code, day, value in await session.execute(eq):
+        people = list(await session.execute(pq.where(pc.practice_ods == practice)))
+        for pid, code, day, value in await session.execute(eq.where(ec.practice_ods == practice)):
             events[pid].append(DomainEvent(code, day, value))
-        for pid, reg in await session.execute(rq):
+        for pid, reg in await session.execute(rq.where(rc.practice_ods == practice)):
             regs[pid].add(reg)
     else:
         for i in range(0, len(ids), CHUNK):
@@ -154,12 +154,10 @@ async def stored_outcomes(
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """(patient, rule set, indicator) -> stored row (status, field, gap)."""
     oc = OUTCOMES.c
-    q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.gap, oc.trace).where(
-        oc.practice_ods == practice
-    )
+    q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.gap, oc.trace)
     rows: list[Any] = []
     if patient_ids is None:
-        rows = list(await session.execute(q))
+        rows = list(await session.execute(q.where(oc.practice_ods == practice)))
     else:
         ids = sorted(set(patient_ids))
         for i in range(0, len(ids), CHUNK):
@@ -184,7 +182,7 @@ async def replace_outcomes(
     else:
         ids = sorted(set(patient_ids))
         for i in range(0, len(ids), CHUNK):
-            await session.execute(delete(t).where(t.c.practice_ods == practice, t.c.patient_id.in_(ids[i : i + CHUNK])))
+            await session.execute(delete(t).where(t.c.patient_id.in_(ids[i : i + CHUNK])))
     for i in range(0, len(rows), 5000):
         await session.execute(insert(t), list(rows[i : i + 5000]))
 
