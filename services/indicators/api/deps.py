@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
@@ -22,11 +23,18 @@ KernelDep = Annotated[Kernel, Depends(kernel)]
 Reader = Annotated[Principal, Depends(practice_access("indicators:read"))]
 Writer = Annotated[Principal, Depends(practice_access("indicators:write"))]
 Analyst = Annotated[Principal, Depends(require_scope("analytics:read"))]
+T = TypeVar("T")
 AnyReader = Annotated[Principal, Depends(require_scope("indicators:read"))]
 
 
 def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def page_of(items: Sequence[T], offset: int, limit: int) -> tuple[Sequence[T], str | None]:
+    """One page of an in-memory list and the cursor of the next page (None on the last)."""
+    more = offset + limit < len(items)
+    return items[offset : offset + limit], encode_cursor(offset + limit) if more else None
 
 
 def decode_cursor(cursor: str | None) -> int:

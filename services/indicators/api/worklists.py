@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.indicators.api.deps import KernelDep, Reader, decode_cursor, encode_cursor
+from services.indicators.api.deps import KernelDep, Reader, decode_cursor, page_of
 from services.indicators.service.achievement import achievement
 from services.indicators.service.worklists import (
     Item,
@@ -123,7 +123,7 @@ async def worklist(
         items = await indicator_worklist(s, a, r, a.period.achievement_date)
         await audit(s, audit_log, principal, "worklist.read", r.indicator.id, practice=practice)
     v = value_of(r, a)
-    page = items[offset : offset + limit]
+    page, next_cursor = page_of(items, offset, limit)
     ind = r.indicator
     return WorklistOut(
         practice=practice,
@@ -141,7 +141,7 @@ async def worklist(
         pounds_per_remaining_patient=v.gbp_per_patient,
         pounds_next_patient=v.gbp_next_patient,
         items=[gap_item(i) for i in page],
-        next_cursor=encode_cursor(offset + limit) if offset + limit < len(items) else None,
+        next_cursor=next_cursor,
     )
 
 
@@ -179,7 +179,7 @@ async def worklist_next_best(
         a = await achievement(s, kernel, practice)
         ranked = await next_best(s, a, a.period.achievement_date)
         await audit(s, audit_log, principal, "worklist.read", "next-best", practice=practice)
-    page = ranked[offset : offset + limit]
+    page, next_cursor = page_of(ranked, offset, limit)
     return NextBestOut(
         practice=practice,
         achievement_date=a.period.achievement_date,
@@ -196,7 +196,7 @@ async def worklist_next_best(
             )
             for x in page
         ],
-        next_cursor=encode_cursor(offset + limit) if offset + limit < len(ranked) else None,
+        next_cursor=next_cursor,
     )
 
 
@@ -219,10 +219,10 @@ async def worklist_time_sensitive(
         a = await achievement(s, kernel, practice)
         items = await time_sensitive(s, a, a.period.achievement_date)
         await audit(s, audit_log, principal, "worklist.read", "time-sensitive", practice=practice)
-    page = items[offset : offset + limit]
+    page, next_cursor = page_of(items, offset, limit)
     return TimeSensitiveOut(
         practice=practice,
         achievement_date=a.period.achievement_date,
         items=[gap_item(i) for i in page],
-        next_cursor=encode_cursor(offset + limit) if offset + limit < len(items) else None,
+        next_cursor=next_cursor,
     )

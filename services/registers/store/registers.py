@@ -17,7 +17,7 @@ from services.registers.domain.knowledge import Knowledge
 from services.registers.store.models import CodedEntry, Patient, RegisterMember, events
 from shared.events.outbox import enqueue
 from shared.events.schemas import RegisterChanged
-from shared.qof.registers import BY_ID, CodeEvent
+from shared.qof.registers import CodeEvent
 
 SOURCE = "/services/registers"
 CHUNK = 2000
@@ -164,7 +164,3 @@ async def stored_register_sizes(session: AsyncSession, practice: str) -> dict[st
         .group_by(RegisterMember.register)
     )
     return {r[0]: int(r[1]) for r in rows}
-
-
-def definition(register_id: str):
-    return BY_ID.get(register_id)

@@ -10,11 +10,13 @@ from fastapi import APIRouter, Query, Request, Response, status
 from services.workload import csv_import, service
 from services.workload.api.deps import FromQ, Reader, ToQ, WorkloadDep, Writer, period
 from services.workload.schemas import ImportResult, ItemIn, ItemOut, ItemPage, QuickIn, StatusIn
+from services.workload.service import Workload
 from services.workload.store import repo
 from services.workload.store.models import audit_log
 from shared.audit import audit
+from shared.auth import Principal
 from shared.problems import Problem, invalid, not_found
-from shared.service import RuntimeDep
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/practices/{ods}/workload", tags=["workload items"])
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -30,14 +32,7 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 async def log_item(
     ods: str, body: ItemIn, principal: Writer, rt: RuntimeDep, wl: WorkloadDep, response: Response
 ) -> ItemOut:
-    async with rt.sessions() as session, session.begin():
-        [logged] = await service.log_items(
-            session, rt.tables, wl, ods.upper(), principal, [body], source="api"
-        )
-    rt.events_written()
-    if not logged.created:
-        response.status_code = status.HTTP_200_OK
-    return service.to_out(logged.item, wl)
+    return await _log_one(ods, body, "api", principal, rt, wl, response)
 
 
 @router.post(
@@ -50,11 +45,15 @@ async def log_item(
 async def quick_capture(
     ods: str, body: QuickIn, principal: Writer, rt: RuntimeDep, wl: WorkloadDep, response: Response
 ) -> ItemOut:
-    item = body.as_item(date.today())
+    return await _log_one(ods, body.as_item(date.today()), "quick", principal, rt, wl, response)
+
+
+async def _log_one(
+    ods: str, item: ItemIn, source: str, principal: Principal, rt: Runtime, wl: Workload, response: Response
+) -> ItemOut:
+    """Log one item; an item whose client_ref was already logged answers 200 with the stored one."""
     async with rt.sessions() as session, session.begin():
-        [logged] = await service.log_items(
-            session, rt.tables, wl, ods.upper(), principal, [item], source="quick"
-        )
+        [logged] = await service.log_items(session, rt.tables, wl, ods.upper(), principal, [item], source=source)
     rt.events_written()
     if not logged.created:
         response.status_code = status.HTTP_200_OK
