@@ -25,6 +25,7 @@ from shared.db import create_engine, ping, session_factory
 from shared.events.consumer import EventConsumer, Handler
 from shared.events.outbox import EventTables
 from shared.events.relay import OutboxRelay
+from shared.guards import NulGuard
 from shared.metrics import instrument
 from shared.migrations import upgrade_to_head_async
 from shared.settings import ServiceSettings
@@ -125,6 +126,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.spec = spec
     problems.install(app)
     instrument(app, spec.name)
+    app.add_middleware(NulGuard, router_app=app)
     app.include_router(health_router())
     for router in spec.routers:
         app.include_router(router)

@@ -64,7 +64,7 @@ class EntryIn(BaseModel):
     nhs_number: str = Field(description="Patient's NHS number (10 digits, modulus 11)")
     code: str = Field(description="SNOMED CT concept id (dm+d id for medicines)")
     effective_date: date
-    value: float | None = None
+    value: float | None = Field(default=None, allow_inf_nan=False)
     unit: str | None = Field(default=None, max_length=40)
     kind: EntryKind = "observation"
     recorded_by: str | None = Field(None, max_length=100, description="Staff id or role, never a name")

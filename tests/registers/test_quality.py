@@ -55,7 +55,9 @@ async def test_quality_findings(database_url: str) -> None:
         assert recorders["gp-3"]["by_kind"] == {"unknown-code": 1}
         # Correcting the patient's date of birth to after an entry makes that entry's date impossible.
         r = await client.put(
-            f"{base}/patients", json={"patients": [patient(4, dob=date(2024, 6, 1))]}, headers=headers
+            f"{base}/patients", headers=headers,
+            json={"patients": [patient(4, dob=date(2024, 6, 1), registered_on=date(2024, 6, 1))]},
         )
+        assert r.status_code == 200, r.text
         report = (await client.get(f"{base}/quality", headers=headers)).json()
         assert report["summary"]["impossible-date"] == 1

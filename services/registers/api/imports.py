@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from services.registers.api.deps import KnowledgeDep, RecordsReader, RecordsWriter, Today
+from services.registers.domain.csv_encoding import EncodingRefused, decode_csv
 from services.registers.domain.csv_mapping import PREAMBLE_ROWS, HeaderError, read_csv
 from services.registers.store.imports import ImportJobs, create_job, get_job, import_jobs, run_csv_import
 from services.registers.store.models import ImportJob, audit_log
@@ -67,9 +68,10 @@ def job_out(job: ImportJob, jobs: ImportJobs) -> ImportJobOut:
 
 def _decode(data: bytes) -> str:
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")  # spreadsheet exports on Windows
+        return decode_csv(data)[0]
+    except EncodingRefused as exc:
+        raise invalid([{"field": "file", "reason": str(exc)}], "The file cannot be read; no job was "
+                      "started") from None
 
 
 async def _csv_text(request: Request) -> str:
@@ -115,11 +117,16 @@ DESCRIPTION = (
 async def post_csv(ods: str, request: Request, rt: RuntimeDep, principal: RecordsWriter, today: Today,
                    kb: KnowledgeDep) -> JSONResponse:
     text = await _csv_text(request)
+    head = text.split("\n", PREAMBLE_ROWS + 50)
     try:
-        read_csv("\n".join(text.splitlines()[:PREAMBLE_ROWS]))
+        header, rows = read_csv("\n".join(head[:PREAMBLE_ROWS + 50]))
     except HeaderError as exc:
         raise invalid([e.as_dict() for e in exc.errors], "The file's header cannot be used; no job was "
                       "started") from None
+    if not rows and (len(head) <= PREAMBLE_ROWS + 50 or not head[-1].strip()):
+        raise invalid([{"row": header.row, "column": "", "field": "file",
+                        "reason": "the file has a header but no data rows"}], "Nothing to import; no job "
+                      "was started")
     practice = ods.upper()
     async with rt.sessions() as s, s.begin():
         job = await create_job(s, practice, principal.subject)

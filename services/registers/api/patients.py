@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from services.registers.api.deps import RecordsReader, RecordsWriter
+from services.registers.api.deps import RecordsReader, RecordsWriter, Today
+from services.registers.domain.validation import patient_date_problems
 from services.registers.schemas import PatientIn, PatientOut
 from services.registers.store.models import Patient, audit_log
 from services.registers.store.patients import get_patient, patient_out, upsert_patients
 from shared.audit import audit
 from shared.identifiers import NHSNumber
-from shared.problems import not_found
+from shared.problems import invalid, not_found
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/practices/{ods}/patients", tags=["patients"])
@@ -37,7 +38,13 @@ class PatientPage(BaseModel):
 
 
 @router.put("", response_model=UpsertOut, summary="Create or update patients (matched by NHS number)")
-async def put_patients(ods: str, body: PatientsIn, rt: RuntimeDep, principal: RecordsWriter) -> UpsertOut:
+async def put_patients(
+    ods: str, body: PatientsIn, rt: RuntimeDep, principal: RecordsWriter, today: Today
+) -> UpsertOut:
+    errors = [{"field": f"patients.{i}.{name}", "reason": reason, "index": i}
+              for i, p in enumerate(body.patients) for name, reason in patient_date_problems(p, today)]
+    if errors:
+        raise invalid(errors, "Some patients' dates cannot be right; nothing was stored")
     async with rt.sessions() as s, s.begin():
         result = await upsert_patients(s, ods.upper(), body.patients)
         await audit(

@@ -26,6 +26,7 @@ from fhir.resources.R4B.bundle import Bundle, BundleEntry, BundleEntryResponse
 from fhir.resources.R4B.operationoutcome import OperationOutcome, OperationOutcomeIssue
 from pydantic import ValidationError
 
+from services.registers.domain.validation import patient_date_problems
 from services.registers.schemas import ContactIn, EntryIn, EntryKind, PatientIn, PatientOut
 from shared.identifiers import nhs_number_problem, normalise_nhs_number
 
@@ -337,18 +338,21 @@ def patient_in(p: FhirPatient, stored: PatientOut | None, today: date) -> Patien
               "registered_on": stored.registered_on if stored else today,
               "deregistered_on": stored.deregistered_on if stored else None,
               "contact": contact.model_dump()}
+    where = {"nhs_number": "Patient.identifier", "date_of_birth": "Patient.birthDate",
+             "sex": "Patient.gender", "given_name": "Patient.name", "family_name": "Patient.name",
+             "died_on": "Patient.deceasedDateTime"}
     try:
-        return PatientIn.model_validate(fields)
+        patient = PatientIn.model_validate(fields)
     except ValidationError as exc:
-        where = {"nhs_number": "Patient.identifier", "date_of_birth": "Patient.birthDate",
-                 "sex": "Patient.gender", "given_name": "Patient.name", "family_name": "Patient.name",
-                 "died_on": "Patient.deceasedDateTime"}
         issues = []
         for err in exc.errors():
             key = str(err["loc"][0])
             path = where.get(key, "Patient.telecom" if key == "contact" else "Patient")
             issues.append(Issue("invalid", path, f"{path}: {err['msg']}"))
         return issues
+    dates = [Issue("invalid", where.get(k, "Patient"), f"{where.get(k, 'Patient')}: {reason}")
+             for k, reason in patient_date_problems(patient, today) if k != "registered_on" or stored]
+    return dates or patient
 
 
 def _code_of(rtype: str, res: Any) -> tuple[str, str | None]:

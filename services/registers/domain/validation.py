@@ -7,16 +7,20 @@ but possible value) that the data-quality report lists.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from services.registers.schemas import EntryIn
+from services.registers.schemas import EntryIn, PatientIn
 from shared.codelists import CodelistLibrary
 from shared.identifiers import nhs_number_problem, normalise_nhs_number, snomed_problem
 
 RANGES_FILE = Path(__file__).parent / "data" / "plausible_values.csv"
+# Codes with no row in plausible_values.csv: no laboratory or clinical measurement in the units that
+# clinical systems export (mmol/L, ng/L, 10*9/L, mL/min...) reaches ten million.
+MAX_MAGNITUDE = 10_000_000.0
 
 
 @dataclass(frozen=True)
@@ -108,18 +112,19 @@ class EntryChecker:
             if patient.died_on and entry.effective_date > patient.died_on:
                 bad("effective_date", "the date is after the patient's date of death")
         rng = self.ranges.get(entry.code)
-        if (
-            rng is not None
-            and entry.value is not None
-            and not (rng.impossible_below <= entry.value <= rng.impossible_above)
-        ):
+        if entry.value is None:
+            pass
+        elif not math.isfinite(entry.value):
+            bad("value", "the value is not a finite number")
+        elif rng is not None and not (rng.impossible_below <= entry.value <= rng.impossible_above):
             bad(
                 "value",
                 f"{entry.value:g} {rng.unit} is not a possible {rng.measurement.lower()} "
                 f"(accepted {rng.impossible_below:g}-{rng.impossible_above:g})",
             )
-        if entry.value is not None and entry.value != entry.value:  # NaN
-            bad("value", "the value is not a number")
+        elif rng is None and abs(entry.value) > MAX_MAGNITUDE:
+            bad("value", f"{entry.value:g} is not a clinical value: beyond ±{MAX_MAGNITUDE:,.0f}, the "
+                "magnitude accepted for a code with no published plausible range")
         return found
 
     def flags(self, entry: EntryIn) -> list[tuple[str, str]]:
@@ -141,3 +146,19 @@ class EntryChecker:
                 )
             )
         return out
+
+
+def patient_date_problems(p: PatientIn, today: date) -> list[tuple[str, str]]:
+    """(field, reason) for a patient's dates that cannot be: born in the future, events before birth."""
+    found: list[tuple[str, str]] = []
+    if p.date_of_birth > today:
+        found.append(("date_of_birth", f"the date of birth is after today ({today.isoformat()})"))
+    for name, when in (("registered_on", p.registered_on), ("deregistered_on", p.deregistered_on),
+                       ("died_on", p.died_on)):
+        if when is not None and when < p.date_of_birth:
+            found.append((name, "the date is before the patient's date of birth"))
+        elif name == "died_on" and when is not None and when > today:
+            found.append((name, f"the date of death is after today ({today.isoformat()})"))
+    if p.deregistered_on is not None and p.deregistered_on < p.registered_on:
+        found.append(("deregistered_on", "the date is before the registration date"))
+    return found
