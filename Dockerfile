@@ -17,4 +17,4 @@ ENV SERVICE=registers \
     QOF_ENVIRONMENT=production
 EXPOSE 8000
 # --app-dir keeps the source tree first on sys.path, so each service finds its Alembic migrations folder.
-CMD ["sh", "-c", "exec uvicorn --factory services.${SERVICE}.app:create_app --app-dir /app --host 0.0.0.0 --port 8000 --proxy-headers"]
+CMD ["sh", "-c", "exec uvicorn --factory services.${SERVICE}.app:create_app --app-dir /app --host 0.0.0.0 --port 8000 --proxy-headers --no-server-header"]

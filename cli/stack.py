@@ -81,7 +81,7 @@ class Stack:
                              "is another stack running?")
         log = self.log_dir / f"{status.name}.log"
         cmd = [sys.executable, "-m", "uvicorn", "--factory", status.factory, "--host", HOST,
-               "--port", str(status.port), "--log-level", "warning"]
+               "--port", str(status.port), "--log-level", "warning", "--no-server-header"]
         with log.open("ab") as out:
             proc = subprocess.Popen(cmd, cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
                                     env=service_env(status.name, self.broker.bootstrap, self.data_dir))

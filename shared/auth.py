@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.problems import Problem
+from shared.ratelimit import RateLimits
 from shared.settings import ServiceSettings
 
 SCOPES = {
@@ -27,10 +28,11 @@ SCOPES = {
     "workload:read": "Read the transferred-work log and its reports",
     "workload:write": "Log transferred work",
     "analytics:read": "Aggregates across practices of an ICB (small numbers suppressed)",
+    "metrics:read": "Scrape /metrics outside development and test",
     "admin": "Operate the platform (jobs, dead letters)",
 }
 
-_bearer = HTTPBearer(auto_error=False)
+bearer_scheme = HTTPBearer(auto_error=False)
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,29 @@ def _unauthorized(detail: str) -> Problem:
 
 
 async def current_principal(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)
 ) -> Principal:
-    if credentials is None:
-        raise _unauthorized("A bearer token is required")
     settings: ServiceSettings = request.app.state.settings
-    principal = decode_token(settings, credentials.credentials)
+    limits = rate_limits(request)
+    address = request.client.host if request.client else "unknown"
+    limits.check_client(address)
+    try:
+        if credentials is None:
+            raise _unauthorized("A bearer token is required")
+        principal = decode_token(settings, credentials.credentials)
+    except Problem:
+        limits.failed(address)
+        raise
+    limits.hit_token(credentials.credentials)
     request.state.principal = principal
     return principal
+
+
+def rate_limits(request: Request) -> RateLimits:
+    state = request.app.state
+    if getattr(state, "rate_limits", None) is None:
+        state.rate_limits = RateLimits.from_settings(state.settings)
+    return state.rate_limits  # type: ignore[no-any-return]
 
 
 def require_scope(scope: str):

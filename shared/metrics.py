@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from shared.auth import bearer_scheme, current_principal
+from shared.problems import Problem
 
 HTTP_REQUESTS = Counter("qof_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram("qof_http_request_seconds", "HTTP request latency", ["service", "method", "route"])
@@ -32,8 +36,19 @@ def instrument(app: FastAPI, service: str) -> None:
 
     router = APIRouter()
 
-    @router.get("/metrics", include_in_schema=False)
+    @router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_access)])
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
+
+
+async def metrics_access(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)
+) -> None:
+    """Open in development and test; elsewhere a token with the ``metrics:read`` scope."""
+    if request.app.state.settings.is_development:
+        return
+    principal = await current_principal(request, credentials)
+    if not principal.has("metrics:read"):
+        raise Problem(403, "Forbidden", "This route needs the metrics:read scope", kind="insufficient-scope")

@@ -113,7 +113,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", extra={"error": type(exc).__name__, "route": request.url.path})
+        # The route template, never the concrete path: paths carry patient and job ids.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled error", extra={"error": type(exc).__name__, "route": route,
+                                            "method": request.method})
         return problem_response(
             Problem(500, "Internal error", "An unexpected error occurred", kind="internal"), request
         )

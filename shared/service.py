@@ -28,6 +28,7 @@ from shared.events.relay import OutboxRelay
 from shared.guards import NulGuard
 from shared.metrics import instrument
 from shared.migrations import upgrade_to_head_async
+from shared.security_headers import SecurityHeaders
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("qof.service")
@@ -127,6 +128,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     problems.install(app)
     instrument(app, spec.name)
     app.add_middleware(NulGuard, router_app=app)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health_router())
     for router in spec.routers:
         app.include_router(router)

@@ -9,17 +9,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SIGNING_KEY = "dev-only-signing-key-change-me-in-production-0000"
+DEV_ENVIRONMENTS = frozenset({"development", "test"})
+MIN_SECRET_BYTES = 32  # RFC 7518 section 3.2: an HS256 key of at least the hash's 256 bits
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QOF_", env_file=".env", extra="ignore")
 
     service_name: str = "platform"
-    environment: str = Field(default="development", description="development | test | production")
+    environment: str = Field(default="development", description="development | test | production (or any "
+                             "other name: everything but development and test is run as production)")
     data_dir: Path = Path("var")
     database_url: str = ""
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -35,6 +38,19 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Key for fields encrypted at rest (Fernet, urlsafe base64 of 32 bytes); a dev key is derived if empty.
     field_encryption_key: SecretStr = SecretStr("")
+    # Rate limits (the ``limits`` notation): failed authentications per client address, requests per token.
+    auth_failure_limit: str = "60/minute"
+    token_request_limit: str = "3000/minute"
+
+    @field_validator("environment")
+    @classmethod
+    def _normalise_environment(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @property
+    def is_development(self) -> bool:
+        """Development and test only: every other environment is held to production's rules."""
+        return self.environment in DEV_ENVIRONMENTS
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -43,9 +59,16 @@ class ServiceSettings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.db').as_posix()}"
 
     def check_production_safety(self) -> None:
-        """Refuse to run production with the development signing key."""
-        if self.environment == "production" and self.jwt_secret.get_secret_value() == DEV_SIGNING_KEY:
-            raise RuntimeError("QOF_JWT_SECRET must be set in production")
+        """Outside development and test: refuse the development signing key and short secrets."""
+        if self.is_development:
+            return
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEV_SIGNING_KEY:
+            raise RuntimeError(f"QOF_JWT_SECRET must be set in {self.environment}: the development key is "
+                               "refused outside development and test")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise RuntimeError(f"QOF_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes in "
+                               f"{self.environment}")
 
 
 def settings_for(service: str, **overrides: object) -> ServiceSettings:

@@ -23,7 +23,7 @@ def concrete(path: str) -> str:
 @pytest.mark.parametrize("service", SERVICES)
 async def test_every_route_needs_a_token_and_keeps_analysts_out_of_practices(service: str, tmp_path: Path) -> None:
     settings = settings_for(service, database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
-                            kafka_enabled=False, environment="test")
+                            kafka_enabled=False, environment="test", auth_failure_limit="100000/minute")
     app = importlib.import_module(f"services.{service}.app").create_app(settings)
     analyst = bearer(settings, scopes=["analytics:read"], icb="QHM")
     operations = [(method.upper(), path) for path, item in app.openapi()["paths"].items() if path.startswith("/v1")

@@ -39,8 +39,8 @@ def derived_dev_key(settings: ServiceSettings) -> bytes:
 def cipher_for(settings: ServiceSettings) -> FieldCipher:
     configured = settings.field_encryption_key.get_secret_value().strip()
     if not configured:
-        if settings.environment == "production":
-            raise RuntimeError("QOF_FIELD_ENCRYPTION_KEY must be set in production (a Fernet key)")
+        if not settings.is_development:
+            raise RuntimeError(f"QOF_FIELD_ENCRYPTION_KEY must be set in {settings.environment} (a Fernet key)")
         return FieldCipher([derived_dev_key(settings)])
     try:
         return FieldCipher([k.strip().encode() for k in configured.split(",") if k.strip()])
