@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from sqlalchemy import BigInteger, ColumnDefault, Integer, MetaData, Table, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -168,3 +170,23 @@ class StatisticsKeeper:
         await conn.exec_driver_sql(f"ANALYZE {name}")
         self._known[name] = self._known.get(name, 0) + self._since[name]
         self._since[name] = 0
+
+
+UPSERT_CHUNK = 500
+
+
+async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert or update by primary key, on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    cols = [c for c in rows[0] if c not in keys]
+    for i in range(0, len(rows), UPSERT_CHUNK):
+        stmt = make(table).values(list(rows[i : i + UPSERT_CHUNK]))
+        stmt = (
+            stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols})
+            if cols
+            else stmt.on_conflict_do_nothing(index_elements=list(keys))
+        )
+        await session.execute(stmt)

@@ -23,7 +23,8 @@ from services.indicators.store.models import (
     REGISTER_MEMBERS,
     CodedEvent,
 )
-from services.indicators.store.state import SEX, upsert
+from services.indicators.store.state import SEX
+from shared.db import upsert
 from shared.events.consumer import Handler
 from shared.events.envelope import Envelope
 from shared.events.schemas import CodeRecorded, CodeRetracted, EventPayload, PatientState, RegisterChanged

@@ -16,9 +16,9 @@ from services.indicators.service.achievement import achievement
 from services.indicators.service.evaluation import publish_aggregates, refresh
 from services.indicators.service.jobs import SYNC_LIMIT, practice_patients, run_job, start_job
 from services.indicators.store.models import ATTESTATIONS, CONTRACTS, RecomputeJob, audit_log
-from services.indicators.store.state import contract_of, upsert
+from services.indicators.store.state import contract_of
 from shared.audit import audit
-from shared.db import utcnow
+from shared.db import upsert, utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import EventPayload
 from shared.problems import invalid, not_found

@@ -40,9 +40,8 @@ from services.indicators.store.state import (
     register_sizes,
     replace_outcomes,
     stored_outcomes,
-    upsert,
 )
-from shared.db import utcnow
+from shared.db import upsert, utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import EventPayload, IndicatorUpdated, PatientGapChanged
 from shared.service import Runtime

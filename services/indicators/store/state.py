@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.domain import CodedEvent as DomainEvent
@@ -36,23 +34,6 @@ class ContractChoice:
     ruleset_id: str
     local_scheme_id: str | None
     stored: bool
-
-
-async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
-    """Insert or update by primary key, on SQLite and PostgreSQL alike."""
-    if not rows:
-        return
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    cols = [c for c in rows[0] if c not in keys]
-    for i in range(0, len(rows), CHUNK):
-        stmt = make(table).values(list(rows[i : i + CHUNK]))
-        stmt = (
-            stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols})
-            if cols
-            else stmt.on_conflict_do_nothing(index_elements=list(keys))
-        )
-        await session.execute(stmt)
 
 
 async def contract_of(session: AsyncSession, practice: str, kernel: Kernel) -> ContractChoice:
