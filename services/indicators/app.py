@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.indicators.api import achievement, benchmarks, exports, manage, rulesets, worklists
 from services.indicators.events import after_batch, handlers
 from services.indicators.service.evaluation import rescore_pending
-from services.indicators.service.jobs import start_daily_refresh, stop_daily_refresh
+from services.indicators.service.jobs import start_daily_refresh, start_recompute_sweeper, stop_daily_refresh
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import events
 from shared.service import ServiceSpec, create_service_app
@@ -55,4 +55,5 @@ def create_app(
 async def _started(app: FastAPI, kernel: Kernel) -> None:
     # Marks left by a process that stopped between handling events and re-scoring their practices.
     await rescore_pending(app.state.runtime, kernel)
+    await start_recompute_sweeper(app)
     start_daily_refresh(app, kernel)

@@ -9,12 +9,17 @@ from fastapi import FastAPI
 from services.registers.api import fhir, imports, patients, quality, records, registers
 from services.registers.events import HANDLERS
 from services.registers.store.daily import start_daily_refresh, stop_daily_refresh
-from services.registers.store.imports import stop_import_jobs
+from services.registers.store.imports import start_import_sweeper, stop_import_jobs
 from services.registers.store.models import events
 from shared.service import ServiceSpec, create_service_app
 from shared.settings import ServiceSettings, settings_for
 
 SERVICE = "registers"
+
+
+async def start(app: FastAPI) -> None:
+    await start_import_sweeper(app)
+    await start_daily_refresh(app)
 
 
 async def stop(app: FastAPI) -> None:
@@ -31,7 +36,7 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[patients.router, records.router, fhir.router, imports.router, registers.router, quality.router],
     handlers=HANDLERS,
-    on_startup=start_daily_refresh,
+    on_startup=start,
     on_shutdown=stop,
 )
 

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import cast
 
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.indicators.service.evaluation import refresh
@@ -16,6 +17,7 @@ from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import IndicatorState, Patient, RecomputeJob
 from services.indicators.store.state import contract_of, reflag_relevant
 from shared.db import utcnow
+from shared.jobs import JobTable, leased, start_sweeper, stop_sweeper
 
 SYNC_LIMIT = 5000  # patients: above this a recompute runs as a job
 log = logging.getLogger("qof.indicators")
@@ -27,6 +29,12 @@ async def practice_patients(session: AsyncSession, practice: str) -> int:
     )
 
 
+RECOMPUTE_JOBS = JobTable(
+    cast(Table, RecomputeJob.__table__),
+    lambda: {"error": "the service running this recompute stopped before it finished; request it again"},
+)
+
+
 async def run_job(
     app: FastAPI, sessions: async_sessionmaker[AsyncSession], kernel: Kernel, job_id: str, practice: str
 ) -> None:
@@ -34,7 +42,7 @@ async def run_job(
     async with sessions() as s, s.begin():
         await s.execute(update(RecomputeJob).where(RecomputeJob.id == job_id).values(status="running"))
     try:
-        async with sessions() as s, s.begin():
+        async with leased(sessions, RECOMPUTE_JOBS, job_id), sessions() as s, s.begin():
             await reflag_relevant(s, practice, kernel.relevant_codes)
             result = await refresh(s, kernel, practice, None)
         values: dict[str, object] = {"status": "done", "patients": result.patients, "outcomes": result.outcomes}
@@ -48,10 +56,10 @@ async def run_job(
 
 
 def start_job(app: FastAPI, kernel: Kernel, job_id: str, practice: str) -> None:
-    tasks: set[asyncio.Task[None]] = app.state.__dict__.setdefault("_indicator_jobs", set())
+    tasks: dict[str, asyncio.Task[None]] = app.state.__dict__.setdefault("_indicator_jobs", {})
     task = asyncio.create_task(run_job(app, app.state.runtime.sessions, kernel, job_id, practice))
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+    tasks[job_id] = task
+    task.add_done_callback(lambda _t: tasks.pop(job_id, None))
 
 
 
@@ -88,7 +96,15 @@ def start_daily_refresh(app: FastAPI, kernel: Kernel, every_seconds: float = 360
     app.state.indicator_refresh = asyncio.create_task(loop(), name="indicators-stale-refresh")
 
 
+async def start_recompute_sweeper(app: FastAPI) -> None:
+    """Recomputes left unfinished by a process that died are failed, at start-up and every lease period."""
+    running: dict[str, asyncio.Task[None]] = app.state.__dict__.setdefault("_indicator_jobs", {})
+    app.state.recompute_sweeper = await start_sweeper(app.state.runtime.sessions, RECOMPUTE_JOBS,
+                                                      lambda: set(running))
+
+
 async def stop_daily_refresh(app: FastAPI) -> None:
+    await stop_sweeper(getattr(app.state, "recompute_sweeper", None))
     task: asyncio.Task[None] | None = getattr(app.state, "indicator_refresh", None)
     if task is not None:
         task.cancel()

@@ -177,6 +177,8 @@ class RecomputeJob(Base):
     requested_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Renewed while a process runs the job; a lapsed lease means that process is gone (shared/jobs.py).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 events = event_tables(metadata)

@@ -18,10 +18,10 @@ import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,7 @@ from services.registers.store.patients import patient_out, upsert_patients
 from services.registers.store.records import CHUNK, ingest_entries, patients_by_nhs
 from shared.db import utcnow
 from shared.identifiers import normalise_nhs_number
+from shared.jobs import JobTable, leased, start_sweeper, stop_sweeper
 from shared.problems import Problem
 from shared.service import Runtime
 
@@ -340,10 +341,32 @@ async def _ingest(
     return []
 
 
+IMPORT_JOBS = JobTable(
+    cast(Table, ImportJob.__table__),
+    lambda: {"errors": [RowError(None, "", "the service running this import stopped before it finished; "
+                                 "send the file again to complete it (rows already stored are not stored "
+                                 "twice)").as_dict()]},
+)
+
+
 async def run_csv_import(
     rt: Runtime, jobs: ImportJobs, job_id: str, practice: str, text: str, *, knowledge: Knowledge, today: date
 ) -> None:
-    """Validate the whole file, then ingest it chunk by chunk; the job row tells the progress."""
+    """Validate the whole file, then ingest it chunk by chunk; the job row tells the progress. The job's
+    lease is renewed meanwhile, so that another instance can tell a crashed import from a running one."""
+    async with leased(rt.sessions, IMPORT_JOBS, job_id):
+        await _run_csv_import(rt, jobs, job_id, practice, text, knowledge=knowledge, today=today)
+
+
+async def start_import_sweeper(app: FastAPI) -> None:
+    """Fail imports left unfinished by a process that died (at start-up, then every lease period)."""
+    jobs = import_jobs(app)
+    app.state.import_sweeper = await start_sweeper(app.state.runtime.sessions, IMPORT_JOBS, lambda: set(jobs.tasks))
+
+
+async def _run_csv_import(
+    rt: Runtime, jobs: ImportJobs, job_id: str, practice: str, text: str, *, knowledge: Knowledge, today: date
+) -> None:
     total = 0
     progress = [0]
     try:
@@ -407,6 +430,7 @@ async def run_csv_import(
 async def stop_import_jobs(app: FastAPI) -> None:
     """Service shutdown: let running imports finish for a short grace period, then cancel the rest (each
     cancelled job is marked failed, with its progress kept)."""
+    await stop_sweeper(getattr(app.state, "import_sweeper", None))
     jobs: ImportJobs | None = getattr(app.state, "import_jobs", None)
     tasks = list(jobs.tasks.values()) if jobs else []
     if not tasks:

@@ -154,9 +154,7 @@ async def ingest_entries(
             )
         else:
             row_id = current[0]
-            corrections.append(
-                {**fields, "b_client_id": entry.entry_id, "version": current[3] + 1, "retracted": False}
-            )
+            corrections.append({**fields, "b_client_id": entry.entry_id, "retracted": False})
         per_patient[patient.patient_id].append(
             RecordedCode(
                 entry_id=row_id,
@@ -176,8 +174,12 @@ async def ingest_entries(
     await STATISTICS.inserted(session, ENTRIES, len(inserts))
     if corrections:
         table = ENTRIES
-        stmt = update(table).where(
-            table.c.practice_ods == practice, table.c.client_entry_id == bindparam("b_client_id")
+        # The version is counted in the statement, not from the row read above: concurrent corrections of
+        # one entry each count (the row lock orders them).
+        stmt = (
+            update(table)
+            .where(table.c.practice_ods == practice, table.c.client_entry_id == bindparam("b_client_id"))
+            .values(version=table.c.version + 1)
         )
         await session.execute(stmt, corrections)
     await enqueue(
