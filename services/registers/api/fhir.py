@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
@@ -70,7 +71,9 @@ DESCRIPTION = (
         FHIR_JSON: {"schema": {"type": "object"}, "example": _EXAMPLE},
         "application/json": {"schema": {"type": "object"}}}}})
 async def post_bundle(ods: str, request: Request, rt: RuntimeDep, principal: RecordsWriter, today: Today,
-                      kb: KnowledgeDep) -> JSONResponse:
+                      kb: KnowledgeDep, register: Annotated[bool, Query(
+                          description="Register Patients whose NHS number the practice does not hold (as of "
+                          "today); without it such a Patient is refused")] = False) -> JSONResponse:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ACCEPTED_MEDIA:
         raise Problem(415, "Unsupported media type", f"Send the Bundle as {' or '.join(ACCEPTED_MEDIA)}",
@@ -82,9 +85,13 @@ async def post_bundle(ods: str, request: Request, rt: RuntimeDep, principal: Rec
     bundle, mapped = await asyncio.to_thread(_parse, body)
     try:
         async with rt.sessions() as s, s.begin():
-            reply = await apply_bundle(s, ods.upper(), bundle, mapped, knowledge=kb, today=today)
+            reply = await apply_bundle(s, ods.upper(), bundle, mapped, knowledge=kb, today=today,
+                                       register=register)
             await audit(s, audit_log, principal, "records.write", f"{reply.entries_written} entries",
                         practice=ods, detail=f"fhir {bundle.type}; {reply.patients_written} patients")
+            for patient_id, elements in reply.changed.items():
+                await audit(s, audit_log, principal, "patient.update", patient_id, practice=ods,
+                            detail="fhir: " + ", ".join(elements))
     except TransactionRefused as exc:
         return JSONResponse(refusal_outcome(exc.refused), status_code=422, media_type=FHIR_JSON)
     except IntegrityError:

@@ -51,8 +51,10 @@ UK = ZoneInfo("Europe/London")
 MAX_ENTRIES = 10_000
 WRITE_METHODS = {"POST", "PUT"}
 
-IssueCode = Literal["invalid", "not-supported", "required", "structure", "value", "informational"]
-STATUS_TEXT = {200: "200 OK", 201: "201 Created", 400: "400 Bad Request", 422: "422 Unprocessable Entity"}
+IssueCode = Literal["invalid", "not-supported", "required", "structure", "value", "informational",
+                    "not-found"]
+STATUS_TEXT = {200: "200 OK", 201: "201 Created", 400: "400 Bad Request", 404: "404 Not Found",
+               422: "422 Unprocessable Entity"}
 
 
 class BundleError(ValueError):
@@ -148,6 +150,14 @@ def parse_bundle(raw: object) -> ParsedBundle:
         Bundle.model_validate({k: v for k, v in shell.items() if v is not None})
     except ValidationError as exc:
         raise BundleError("the Bundle envelope is invalid: " + _errors_text(exc, "Bundle")) from None
+    first: dict[str, int] = {}
+    for i, e in enumerate(entries):
+        url = e.get("fullUrl")
+        if isinstance(url, str) and url in first:
+            raise BundleError(f"Bundle.entry[{first[url]}].fullUrl and Bundle.entry[{i}].fullUrl are both "
+                              f"'{url}': each entry needs its own fullUrl, or references cannot tell them apart")
+        if isinstance(url, str):
+            first[url] = i
     return ParsedBundle(str(raw["type"]), [_parse_entry(i, e) for i, e in enumerate(entries)])
 
 
@@ -165,10 +175,7 @@ def _parse_entry(index: int, entry: dict[str, Any]) -> ParsedEntry:
             "required", f"Bundle.entry[{index}].resource", "the entry has no resource", 400))
     rtype = str(resource.get("resourceType") or "")
     if rtype not in SUPPORTED:
-        return ParsedEntry(index, full_url, rtype, None, Mapped(index, rtype or "Resource").refuse(
-            "not-supported", rtype or "Resource",
-            f"resource type {rtype or '(none)'} is not accepted here; supported: "
-            f"{', '.join(sorted(SUPPORTED))}"))
+        return ParsedEntry(index, full_url, rtype, None, _not_for_qof(index, rtype))
     try:
         parsed = get_fhir_model_class(rtype).model_validate(resource)
     except ValidationError as exc:
@@ -179,6 +186,20 @@ def _parse_entry(index: int, entry: dict[str, Any]) -> ParsedEntry:
                           f"{path}: {err['msg']}", 400)
         return ParsedEntry(index, full_url, rtype, None, mapped)
     return ParsedEntry(index, full_url, rtype, parsed, None)
+
+
+def _not_for_qof(index: int, rtype: str) -> Mapped:
+    """A resource QOF does not use (Encounter, Practitioner, Claim...) is answered, not refused; a name
+    that is no FHIR R4 resource type at all is refused."""
+    try:
+        get_fhir_model_class(rtype)
+    except (KeyError, ValueError, AttributeError, ImportError):
+        return Mapped(index, rtype or "Resource").refuse(
+            "not-supported", rtype or "Resource", f"'{rtype or '(none)'}' is not a FHIR R4 resource type")
+    out = Mapped(index, rtype)
+    out.warnings.append(Issue("informational", rtype, f"{rtype} is not used for QOF and was not stored; "
+                              f"stored: {', '.join(sorted(SUPPORTED))}", "information"))
+    return out
 
 
 def _errors_text(exc: ValidationError, root: str) -> str:
@@ -217,9 +238,16 @@ class PatientIndex:
                 refs[f"Patient/{e.resource.id}"] = nhs
         return cls(refs)
 
-    def resolve(self, ref: Any | None) -> str | None:
+    def resolve(self, ref: Any | None, container: Any | None = None) -> str | None:
+        """The NHS number a reference points to: a Patient of the bundle (by fullUrl, ``urn:uuid:`` included,
+        or ``Patient/<id>``), a Patient ``contained`` in the referring resource (``#id``), or the reference's
+        own NHS number identifier."""
         if ref is None:
             return None
+        if ref.reference and ref.reference.startswith("#") and container is not None:
+            for inner in getattr(container, "contained", None) or []:
+                if inner.get_resource_type() == "Patient" and inner.id == ref.reference[1:]:
+                    return nhs_number_of(inner.identifier)
         if ref.reference and ref.reference in self.by_ref:
             return self.by_ref[ref.reference]
         if ref.identifier is not None and ref.identifier.system == NHS_NUMBER_SYSTEM and ref.identifier.value:
@@ -407,7 +435,7 @@ def map_clinical(index: int, entry: ParsedEntry, patients: PatientIndex) -> Mapp
                           "(POST /records/retract)")
     subject_path = f"{rtype}.{SUBJECT_PATH.get(rtype, 'subject')}"
     subject = getattr(res, SUBJECT_PATH.get(rtype, "subject"))
-    nhs = patients.resolve(subject)
+    nhs = patients.resolve(subject, res)
     if subject is None:
         out.refuse("required", subject_path, f"{subject_path}: the patient is required")
     elif nhs is None:

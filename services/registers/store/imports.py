@@ -29,7 +29,7 @@ from services.registers.domain.csv_mapping import CsvRow, HeaderError, RowError,
 from services.registers.domain.fhir_mapping import Issue, Mapped, ParsedBundle, patient_in, response_bundle
 from services.registers.domain.knowledge import Knowledge
 from services.registers.domain.validation import EntryChecker
-from services.registers.schemas import BatchResult, EntryIn, PatientOut
+from services.registers.schemas import BatchResult, EntryIn, PatientIn, PatientOut
 from services.registers.store.models import CodedEntry, ImportJob, Patient
 from services.registers.store.patients import patient_out, upsert_patients
 from services.registers.store.records import CHUNK, ingest_entries, patients_by_nhs
@@ -61,6 +61,25 @@ class BundleReply:
     body: dict[str, Any]
     patients_written: int
     entries_written: int
+    # platform patient id -> the fields the bundle changed (for the audit log; values are not kept)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+
+
+# PatientIn field -> the FHIR element it comes from, for reporting what a Patient resource changed.
+PATIENT_ELEMENTS = {"given_name": "Patient.name.given", "family_name": "Patient.name.family",
+                    "date_of_birth": "Patient.birthDate", "sex": "Patient.gender",
+                    "died_on": "Patient.deceasedDateTime"}
+CONTACT_ELEMENTS = {"email": "Patient.telecom", "mobile": "Patient.telecom", "address": "Patient.address.line",
+                    "postcode": "Patient.address.postalCode"}
+
+
+def patient_changes(stored: PatientOut, made: PatientIn) -> list[str]:
+    """The FHIR elements whose value differs from what the practice holds."""
+    changed = [element for name, element in PATIENT_ELEMENTS.items()
+               if getattr(stored, name) != getattr(made, name)]
+    changed += [element for name, element in CONTACT_ELEMENTS.items()
+                if getattr(stored.contact, name) != getattr(made.contact, name) and element not in changed]
+    return changed
 
 
 async def _stored_patients(session: AsyncSession, practice: str,
@@ -107,8 +126,12 @@ async def apply_bundle(
     *,
     knowledge: Knowledge,
     today: date,
+    register: bool = False,
 ) -> BundleReply:
-    """Store what the bundle holds; raise ``TransactionRefused`` for a refused transaction bundle."""
+    """Store what the bundle holds; raise ``TransactionRefused`` for a refused transaction bundle.
+
+    A Patient whose NHS number the practice does not hold is refused unless ``register``; a Patient the
+    practice holds is updated, and the elements it changed are answered as informational issues."""
     atomic = bundle.type == "transaction"
 
     def settle() -> None:
@@ -120,17 +143,30 @@ async def apply_bundle(
     people = [m for m in mapped if m.patient is not None and not m.refused]
     stored = await _stored_patients(session, practice, [m.patient.nhs_number for m in people if m.patient])
     upserts = []
+    changes: dict[str, list[str]] = {}
     for m in people:
         assert m.patient is not None
-        made = patient_in(m.patient, stored.get(m.patient.nhs_number), today)
+        held = stored.get(m.patient.nhs_number)
+        if held is None and not register:
+            m.refuse("not-found", "Patient.identifier", "Patient.identifier: no patient with this NHS number "
+                     "is registered at the practice; to register them (as of today), send the bundle with "
+                     "?register=true", 404)
+            continue
+        made = patient_in(m.patient, held, today)
         if isinstance(made, list):
             m.issues.extend(made)
-        else:
-            upserts.append(made)
-            status[m.index] = 200 if m.patient.nhs_number in stored else 201
+            continue
+        upserts.append(made)
+        status[m.index] = 200 if held else 201
+        if held is not None:
+            changes[made.nhs_number] = patient_changes(held, made)
+            m.warnings.extend(Issue("informational", element, f"{element}: changed from what the practice "
+                                    "held", "information") for element in changes[made.nhs_number])
     settle()
+    changed: dict[str, list[str]] = {}
     if upserts:
-        await upsert_patients(session, practice, upserts)
+        upserted = await upsert_patients(session, practice, upserts)
+        changed = {upserted.ids[nhs]: fields for nhs, fields in changes.items() if fields}
 
     clinical = [m for m in mapped if m.entries and not m.refused]
     facts = await patients_by_nhs(
@@ -185,11 +221,12 @@ async def apply_bundle(
         break
 
     answers = [
-        (m.refused_status, m.issues + m.warnings) if m.refused else (status[m.index], m.warnings)
+        (m.refused_status, m.issues + m.warnings) if m.refused else (status.get(m.index, 200), m.warnings)
         for m in mapped
     ]
     return BundleReply(
-        response_bundle(bundle.response_type, answers), len(upserts), result.created + result.corrected
+        response_bundle(bundle.response_type, answers), len(upserts), result.created + result.corrected,
+        changed,
     )
 
 
