@@ -122,3 +122,19 @@ async def test_duplicate_full_urls_refuse_the_bundle_naming_both(sqlite_url: str
         assert r.status_code == 400, r.text
         detail = r.json()["detail"]
         assert "Bundle.entry[2].fullUrl" in detail and "Bundle.entry[5].fullUrl" in detail
+
+
+async def test_fhir_xml_is_accepted(database_url: str) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    xml = Bundle.model_validate(sample()).model_dump_xml()
+    assert xml.lstrip().startswith(b"<?xml") and b'<Bundle xmlns="http://hl7.org/fhir">' in xml
+    async with registers_app(database_url) as (_, client, headers):
+        r = await client.post(URL, content=xml, params={"register": "true"},
+                              headers={**headers, "Content-Type": "application/fhir+xml"})
+        assert r.status_code == 200, r.text
+        assert statuses(r.json()) == ["201 Created"] * 7
+        hostile = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                   b'<Bundle xmlns="http://hl7.org/fhir"><type value="batch"/></Bundle>')
+        r = await client.post(URL, content=hostile, headers={**headers, "Content-Type": "application/fhir+xml"})
+        assert r.status_code == 400 and "document type" in r.json()["detail"]
