@@ -158,9 +158,13 @@ class RankedPatient(BaseModel):
     gaps: list[RankedGap]
 
 
+EXPIRED = Field(description="Open gaps left out because their deadline has passed (nothing left to unlock)")
+
+
 class NextBestOut(BaseModel):
     practice: str
     achievement_date: date
+    expired_gaps: int = EXPIRED
     items: list[RankedPatient]
     next_cursor: str | None
 
@@ -177,12 +181,13 @@ async def worklist_next_best(
     practice = ods.upper()
     async with rt.sessions() as s, s.begin():
         a = await achievement(s, kernel, practice)
-        ranked = await next_best(s, a, a.period.achievement_date)
+        ranked, expired = await next_best(s, a, a.period.achievement_date)
         await audit(s, audit_log, principal, "worklist.read", "next-best", practice=practice)
     page, next_cursor = page_of(ranked, offset, limit)
     return NextBestOut(
         practice=practice,
         achievement_date=a.period.achievement_date,
+        expired_gaps=expired,
         items=[
             RankedPatient(
                 patient_id=x.patient_id,
@@ -203,6 +208,7 @@ async def worklist_next_best(
 class TimeSensitiveOut(BaseModel):
     practice: str
     achievement_date: date
+    expired_gaps: int = EXPIRED
     items: list[GapItem]
     next_cursor: str | None
 
@@ -217,12 +223,13 @@ async def worklist_time_sensitive(
     practice = ods.upper()
     async with rt.sessions() as s, s.begin():
         a = await achievement(s, kernel, practice)
-        items = await time_sensitive(s, a, a.period.achievement_date)
+        items, expired = await time_sensitive(s, a, a.period.achievement_date)
         await audit(s, audit_log, principal, "worklist.read", "time-sensitive", practice=practice)
     page, next_cursor = page_of(items, offset, limit)
     return TimeSensitiveOut(
         practice=practice,
         achievement_date=a.period.achievement_date,
+        expired_gaps=expired,
         items=[gap_item(i) for i in page],
         next_cursor=next_cursor,
     )

@@ -72,6 +72,7 @@ class Item:
     trace: dict[str, Any]
     gap: dict[str, Any] | None
     days_left: int | None
+    ruleset_id: str = ""
 
 
 async def open_gaps(
@@ -100,33 +101,56 @@ class Ranked:
     gaps: list[dict[str, Any]]
 
 
-async def next_best(session: AsyncSession, a: Achievement, today: date) -> list[Ranked]:
+@dataclass(frozen=True)
+class Workable:
+    """The open gaps one review could still close (deadline not passed), and how many were left out as expired."""
+
+    items: list[Item]
+    expired: int
+
+
+async def workable_gaps(session: AsyncSession, a: Achievement, today: date, *, deadline_only: bool = False) -> Workable:
+    """One selection for next-best and time-sensitive, so the two lists always agree: open gaps of the scored
+    indicators of the practice's contract, less those whose deadline is before ``today``."""
+    wanted = {(r.ruleset.id, r.indicator.id) for r in a.results if r.readiness != "incomplete"}
+    items: list[Item] = []
+    expired = 0
+    for x in await open_gaps(session, a.practice, deadline_only=deadline_only):
+        if (x.ruleset_id, x.indicator_id) not in wanted:
+            continue
+        days = _days_left(x.gap, today)
+        if days is not None and days < 0:
+            expired += 1
+            continue
+        items.append(Item(x.patient_id, x.indicator_id, x.trace, x.gap, days, x.ruleset_id))
+    return Workable(items, expired)
+
+
+async def next_best(session: AsyncSession, a: Achievement, today: date) -> tuple[list[Ranked], int]:
+    """Patients ranked by the £ their workable gaps unlock; a gap past its deadline counts for nothing and is
+    left out (returned as a count)."""
     values = {(r.ruleset.id, r.indicator.id): value_of(r, a) for r in a.results if r.readiness != "incomplete"}
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for x in await open_gaps(session, a.practice):
-        v = values.get((x.ruleset_id, x.indicator_id))
-        if v is None:
-            continue
-        per[x.patient_id].append(
+    w = await workable_gaps(session, a, today)
+    for i in w.items:
+        v = values[(i.ruleset_id, i.indicator_id)]
+        per[i.patient_id].append(
             {
-                "indicator_id": x.indicator_id,
+                "indicator_id": i.indicator_id,
                 "gbp": v.gbp_per_patient or 0.0,
-                "closes": (x.gap or {}).get("closes"),
-                "days_left": _days_left(x.gap, today),
+                "closes": (i.gap or {}).get("closes"),
+                "days_left": i.days_left,
             }
         )
     ranked = [Ranked(pid, round(sum(g["gbp"] for g in gaps), 2), gaps) for pid, gaps in per.items()]
     ranked.sort(key=lambda x: (-x.gbp, x.patient_id))
-    return ranked
+    return ranked, w.expired
 
 
-async def time_sensitive(session: AsyncSession, a: Achievement, today: date) -> list[Item]:
-    wanted = {(r.ruleset.id, r.indicator.id) for r in a.results}
-    items = [
-        Item(x.patient_id, x.indicator_id, x.trace, x.gap, _days_left(x.gap, today))
-        for x in await open_gaps(session, a.practice, deadline_only=True)
-        if (x.ruleset_id, x.indicator_id) in wanted
-    ]
-    items = [i for i in items if i.days_left is not None and i.days_left >= 0]
-    items.sort(key=lambda i: (i.days_left, i.patient_id, i.indicator_id))
-    return items
+async def time_sensitive(session: AsyncSession, a: Achievement, today: date) -> tuple[list[Item], int]:
+    """Workable gaps with a deadline, soonest first (the same gaps next-best counts), and the expired count."""
+    w = await workable_gaps(session, a, today, deadline_only=True)
+    items = sorted(
+        (i for i in w.items if i.days_left is not None), key=lambda i: (i.days_left or 0, i.patient_id, i.indicator_id)
+    )
+    return items, w.expired

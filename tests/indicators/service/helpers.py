@@ -52,9 +52,10 @@ def settings(database_url: str, bootstrap: str | None = None, **extra: Any) -> S
 
 @asynccontextmanager
 async def indicators_app(database_url: str, bootstrap: str | None = None, *, today: date = TODAY,
+                         compiled: Kernel | None = None,
                          **extra: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, dict[str, str]]]:
     cfg = settings(database_url, bootstrap, **extra)
-    app = create_app(cfg, today=lambda: today, kernel=kernel())
+    app = create_app(cfg, today=lambda: today, kernel=compiled or kernel())
     async with running(app) as client:
         headers = bearer(cfg, scopes=["indicators:read", "indicators:write"], practices=[PRACTICE, SAME_PCN])
         yield app, client, headers
