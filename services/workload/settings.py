@@ -16,6 +16,10 @@ class WorkloadSettings(ServiceSettings):
     workload_hourly_rates: dict[str, Decimal] = Field(default_factory=dict)
     # Days after which an item raised with the provider and not answered counts as unanswered.
     workload_response_days: int = Field(28, ge=1, le=365)
+    # Staff role a quick capture without one is costed at, by practice ODS code ("*": every practice), e.g.
+    # QOF_WORKLOAD_DEFAULT_ROLES='{"A81001": "gp_salaried", "*": "admin"}'. Without one, a quick capture that
+    # gives minutes must name the role: time is never costed at £0 for want of a role.
+    workload_default_roles: dict[str, str] = Field(default_factory=dict)
     # Largest CSV import accepted in one request (all-or-nothing).
     workload_import_max_rows: int = Field(5000, ge=1, le=100_000)
 

@@ -45,7 +45,16 @@ async def log_item(
 async def quick_capture(
     ods: str, body: QuickIn, principal: Writer, rt: RuntimeDep, wl: WorkloadDep, response: Response
 ) -> ItemOut:
-    return await _log_one(ods, body.as_item(date.today()), "quick", principal, rt, wl, response)
+    item = body.as_item(date.today())
+    if item.staff_role is None and item.minutes is not None:
+        defaults = wl.settings.workload_default_roles
+        role = defaults.get(ods.upper()) or defaults.get("*")
+        if role is None:
+            raise invalid([{"field": "staff_role", "reason": "say which staff role did the work (one of "
+                            f"{', '.join(wl.rates.rates)}): its minutes cannot be costed without one, and the "
+                            "practice has no default role"}])
+        item = item.model_copy(update={"staff_role": role})
+    return await _log_one(ods, item, "quick", principal, rt, wl, response)
 
 
 async def _log_one(
