@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -87,3 +88,34 @@ def default_rates() -> RateCard:
 
 def rate_card(overrides: dict[str, Decimal]) -> RateCard:
     return default_rates().with_overrides(overrides) if overrides else default_rates()
+
+
+_SMALL_WORDS = {"AND", "OF", "UPON", "THE", "FOR", "IN", "ON", "AT"}
+_AS_WRITTEN = {"NHS", "UK", "ICB", "PCT"}
+
+
+def _display(official: str) -> str:
+    """``THE NEWCASTLE UPON TYNE HOSPITALS NHS FOUNDATION TRUST`` -> ``The Newcastle upon Tyne Hospitals NHS
+    Foundation Trust``."""
+    words = []
+    for i, word in enumerate(official.split()):
+        if word in _AS_WRITTEN:
+            words.append(word)
+        elif i and word in _SMALL_WORDS:
+            words.append(word.lower())
+        else:
+            words.append("-".join(part[:1] + part[1:].lower() for part in word.split("-")))
+    return " ".join(words)
+
+
+@lru_cache(maxsize=1)
+def nhs_trusts() -> dict[str, str]:
+    """ODS code -> display name of every NHS trust in the ODS extract (``reference/nhs_trusts.md``)."""
+    with (REFERENCE_DIR / "nhs_trusts.csv").open(encoding="utf-8", newline="") as fh:
+        return {row["ods_code"]: _display(row["name"]) for row in csv.DictReader(fh)}
+
+
+def provider_name(ods: str, given: str | None) -> str:
+    """The name every output uses for a provider: the ODS name of an NHS trust, else what the practice gave
+    (else the code)."""
+    return nhs_trusts().get(ods.upper()) or given or ods

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.workload.domain.reports import ItemFacts
+from services.workload.refdata import provider_name
 from services.workload.store.models import WorkloadItem
 from shared.problems import invalid
 
@@ -121,7 +122,7 @@ async def facts(session: AsyncSession, practices: Collection[str], flt: ItemFilt
             practice_ods=r.practice_ods,
             received_on=r.received_on,
             provider_ods=r.provider_ods,
-            provider_name=r.provider_name,
+            provider_name=provider_name(r.provider_ods, r.provider_name),
             site=r.site,
             specialty=r.specialty,
             category=r.category,
