@@ -19,6 +19,11 @@ EVENTS_PUBLISHED = Counter(
 )
 EVENTS_CONSUMED = Counter("qof_events_consumed_total", "Events consumed", ["service", "topic", "outcome"])
 OUTBOX_PENDING = Gauge("qof_outbox_pending", "Outbox rows not yet published", ["service"])
+CONSUMER_LAG = Gauge(
+    "qof_consumer_lag",
+    "Events on the broker not yet applied by this consumer (high watermark - position + batch in hand)",
+    ["service", "group", "topic", "partition"],
+)
 BROKER_UP = Gauge("qof_broker_connected", "1 when the service's producer is connected", ["service"])
 
 

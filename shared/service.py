@@ -22,7 +22,7 @@ from shared import logging as qof_logging
 from shared import problems
 from shared.broker import broker_reachable
 from shared.db import create_engine, ping, session_factory
-from shared.events.consumer import EventConsumer, Handler
+from shared.events.consumer import BatchWatcher, EventConsumer, Handler
 from shared.events.outbox import EventTables
 from shared.events.relay import OutboxRelay
 from shared.guards import NulGuard
@@ -48,6 +48,8 @@ class ServiceSpec:
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
     # Runs after each batch of consumed events is handled (before offsets are committed).
     after_batch: Callable[[FastAPI], Awaitable[None]] | None = None
+    # Told of each consumed batch as it arrives and once applied (e.g. to say which figures are catching up).
+    watcher: Callable[[FastAPI], BatchWatcher] | None = None
 
 
 @dataclass
@@ -97,6 +99,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     max_attempts=settings.consumer_max_attempts,
                     after_commit=relay.wake,
                     on_batch=_bind(spec.after_batch, app),
+                    watcher=spec.watcher(app) if spec.watcher else None,
                 )
                 consumer.start()
         app.state.runtime = Runtime(settings, engine, sessions, spec.tables, relay, consumer)

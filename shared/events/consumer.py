@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +26,30 @@ from shared.events.envelope import Envelope
 from shared.events.kafka import make_consumer, make_producer
 from shared.events.outbox import EventTables
 from shared.events.schemas import EventPayload
-from shared.metrics import EVENTS_CONSUMED
+from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 
 log = logging.getLogger("qof.consumer")
 
 Handler = Callable[[AsyncSession, Envelope, EventPayload], Awaitable[None]]
+
+
+class BatchWatcher(Protocol):
+    """Told of each batch as it arrives and once it is applied (after the batch hook), so a service can say
+    which of its figures are still catching up."""
+
+    async def received(self, envelopes: Sequence[Envelope]) -> None: ...
+
+    async def applied(self, envelopes: Sequence[Envelope]) -> None: ...
+
+
+def _readable(records: Sequence[ConsumerRecord]) -> list[Envelope]:
+    out: list[Envelope] = []
+    for record in records:
+        try:
+            out.append(Envelope.from_bytes(record.value))
+        except (ValidationError, ValueError):
+            continue  # dead-lettered when handled
+    return out
 
 
 class EventConsumer:
@@ -46,6 +66,7 @@ class EventConsumer:
         after_commit: Callable[[], None] | None = None,
         on_batch: Callable[[], Awaitable[None]] | None = None,
         retry_delay: float = 0.2,
+        watcher: BatchWatcher | None = None,
     ) -> None:
         self.service = service
         self.group_id = group_id
@@ -58,6 +79,7 @@ class EventConsumer:
         # Work a handler defers to the end of each batch (e.g. re-scoring a practice once, not per event).
         self.on_batch = on_batch
         self.retry_delay = retry_delay
+        self.watcher = watcher
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -98,12 +120,19 @@ class EventConsumer:
                     self._consumer = consumer
                     log.info("consumer connected", extra={"service": self.service, "group": self.group_id})
                 batch = await self._consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        await self.handle(record)
+                await self._record_lag(self._consumer, {tp: len(r) for tp, r in batch.items()})
+                records = [record for part in batch.values() for record in part]
+                envelopes = _readable(records) if self.watcher and records else []
+                if envelopes and self.watcher:
+                    await self.watcher.received(envelopes)
+                for record in records:
+                    await self.handle(record)
                 if batch:
                     await self._after_batch()
                     await self._consumer.commit()
+                    if envelopes and self.watcher:
+                        await self.watcher.applied(envelopes)
+                    await self._record_lag(self._consumer, {})
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
@@ -115,6 +144,15 @@ class EventConsumer:
                 await self._close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer, in_hand: dict[TopicPartition, int]) -> None:
+        """Per topic and partition: the high watermark less this consumer's position, plus the batch in hand."""
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            lag = max(0, high - await consumer.position(tp)) + in_hand.get(tp, 0)
+            CONSUMER_LAG.labels(self.service, self.group_id, tp.topic, str(tp.partition)).set(lag)
 
     async def _after_batch(self) -> None:
         if self.on_batch is None:

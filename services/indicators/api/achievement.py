@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.indicators.api.deps import KernelDep, Reader, require_ruleset
-from services.indicators.api.schemas import AchievementOut, IndicatorOut, achievement_out, indicator_out
+from services.indicators.api.schemas import (
+    AchievementOut,
+    IndicatorOut,
+    achievement_out,
+    freshness_out,
+    indicator_out,
+)
 from services.indicators.service.achievement import achievement
 from services.indicators.service.trends import history, projection
 from services.indicators.service.whatif import what_if
@@ -47,7 +53,7 @@ async def get_indicator(
     r = a.result(indicator_id)
     if r is None:
         raise not_found(f"Indicator {indicator_id} in this practice's contract")
-    return indicator_out(r)
+    return indicator_out(r).model_copy(update={"freshness": freshness_out(a.freshness)})
 
 
 class MonthOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.indicators.api.deps import Analyst, KernelDep, require_ruleset
 from services.indicators.service.benchmarks import benchmarks, practices_of
+from services.indicators.service.freshness import freshness_of
 from services.indicators.service.kernel import DEFAULT_RULESET
 from shared.disclosure import describe
 from shared.problems import forbidden, invalid, not_found
@@ -28,6 +30,9 @@ class BenchmarkRow(BaseModel):
     pcas: int | None
     achievement_pct: float | None = Field(description="From unrounded counts; withheld when a count is suppressed")
     suppressed: bool
+    as_of: datetime | None = Field(description="Practice rows: time of the newest event applied; PCN rows: the "
+                                   "oldest of their practices")
+    behind: bool = Field(description="Still catching up (events pending or re-scoring): figures are provisional")
 
 
 class BenchmarksOut(BaseModel):
@@ -35,6 +40,7 @@ class BenchmarksOut(BaseModel):
     indicator_id: str
     ruleset: str
     suppression: str
+    practices_behind: list[str] = Field(description="Practices whose figures are still catching up")
     rows: list[BenchmarkRow]
 
 
@@ -58,11 +64,24 @@ async def get_benchmarks(
         )
     async with rt.sessions() as s:
         rows = await benchmarks(s, icb, indicator.upper(), ruleset)
+        orgs = practices_of(icb)
+        fresh = await freshness_of(s, orgs)
+    behind = sorted(p for p, f in fresh.items() if f.provisional)
+
+    def as_of(code: str, kind: str) -> datetime | None:
+        if kind == "practice":
+            return fresh[code].as_of
+        times = [f.as_of for p, f in fresh.items() if orgs[p].pcn_ods == code]
+        return None if not times or None in times else min(t for t in times if t is not None)
+
+    def late(code: str, kind: str) -> bool:
+        return code in behind if kind == "practice" else any(orgs[p].pcn_ods == code for p in behind)
     return BenchmarksOut(
         icb=icb.upper(),
         indicator_id=indicator.upper(),
         ruleset=ruleset,
         suppression=describe(),
+        practices_behind=behind,
         rows=[
             BenchmarkRow(
                 level=r.kind,
@@ -75,6 +94,8 @@ async def get_benchmarks(
                 pcas=r.pcas,
                 achievement_pct=r.achievement_pct,
                 suppressed=r.suppressed,
+                as_of=as_of(r.code, r.kind),
+                behind=late(r.code, r.kind),
             )
             for r in rows
         ],

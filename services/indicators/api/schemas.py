@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.indicators.domain import Sourced
 from services.indicators.service.achievement import Achievement
+from services.indicators.service.freshness import Freshness
 from services.indicators.service.scoring import Result
 
 
@@ -57,6 +58,7 @@ class IndicatorOut(BaseModel):
     rules_provenance: Provenance
     money_note: str = ""
     attestation_reasons: list[str] = []
+    freshness: FreshnessOut | None = Field(default=None, description="Set on the one-indicator answer")
 
 
 def indicator_out(r: Result) -> IndicatorOut:
@@ -108,6 +110,23 @@ class Totals(BaseModel):
     by_group: list[Subtotal]
 
 
+class FreshnessOut(BaseModel):
+    as_of: datetime | None = Field(description="Time of the newest event applied for this practice (null: none yet)")
+    applied_at: datetime | None = Field(description="When that batch of events was applied and re-scored")
+    pending_events: int = Field(description="Events of this practice received and not yet applied")
+    provisional: bool = Field(description="True while the figures are catching up (events pending or re-scoring)")
+
+
+def freshness_out(f: Freshness | None) -> FreshnessOut:
+    if f is None:
+        return FreshnessOut(as_of=None, applied_at=None, pending_events=0, provisional=False)
+    return FreshnessOut(as_of=f.as_of, applied_at=f.applied_at, pending_events=f.pending_events,
+                        provisional=f.provisional)
+
+
+FRESHNESS = Field(description="As of when these figures stand and whether they are still catching up")
+
+
 class AchievementOut(BaseModel):
     practice: str
     ruleset: str
@@ -118,6 +137,7 @@ class AchievementOut(BaseModel):
     list_size: int = Field(description="Patients registered on the achievement date (the CPI list size)")
     cpi: float
     source: str = Field(description="stored (kept current from events) or live (computed for this date)")
+    freshness: FreshnessOut = FRESHNESS
     totals: Totals
     indicators: list[IndicatorOut]
 
@@ -158,6 +178,7 @@ def achievement_out(a: Achievement) -> AchievementOut:
         list_size=a.figures.list_size,
         cpi=round(cpi, 4),
         source=a.source,
+        freshness=freshness_out(a.freshness),
         totals=totals,
         indicators=[indicator_out(r) for r in results],
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.indicators.api.deps import KernelDep, Reader, decode_cursor, page_of
+from services.indicators.api.schemas import FRESHNESS, FreshnessOut, freshness_out
 from services.indicators.service.achievement import achievement
 from services.indicators.service.worklists import (
     Item,
@@ -84,6 +85,7 @@ class WorklistOut(BaseModel):
     practice: str
     indicator_id: str
     achievement_date: date
+    freshness: FreshnessOut = FRESHNESS
     numerator: int
     denominator: int
     achievement_pct: float | None
@@ -129,6 +131,7 @@ async def worklist(
         practice=practice,
         indicator_id=ind.id,
         achievement_date=a.period.achievement_date,
+        freshness=freshness_out(a.freshness),
         numerator=r.score.numerator,
         denominator=r.score.denominator,
         achievement_pct=None if r.score.achievement_pct is None else round(r.score.achievement_pct, 2),
@@ -164,6 +167,7 @@ EXPIRED = Field(description="Open gaps left out because their deadline has passe
 class NextBestOut(BaseModel):
     practice: str
     achievement_date: date
+    freshness: FreshnessOut = FRESHNESS
     expired_gaps: int = EXPIRED
     items: list[RankedPatient]
     next_cursor: str | None
@@ -187,6 +191,7 @@ async def worklist_next_best(
     return NextBestOut(
         practice=practice,
         achievement_date=a.period.achievement_date,
+        freshness=freshness_out(a.freshness),
         expired_gaps=expired,
         items=[
             RankedPatient(
@@ -208,6 +213,7 @@ async def worklist_next_best(
 class TimeSensitiveOut(BaseModel):
     practice: str
     achievement_date: date
+    freshness: FreshnessOut = FRESHNESS
     expired_gaps: int = EXPIRED
     items: list[GapItem]
     next_cursor: str | None
@@ -229,6 +235,7 @@ async def worklist_time_sensitive(
     return TimeSensitiveOut(
         practice=practice,
         achievement_date=a.period.achievement_date,
+        freshness=freshness_out(a.freshness),
         expired_gaps=expired,
         items=[gap_item(i) for i in page],
         next_cursor=next_cursor,

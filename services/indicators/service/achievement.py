@@ -17,6 +17,7 @@ from services.indicators.service.evaluation import (
     periods,
     practice_figures,
 )
+from services.indicators.service.freshness import Freshness, freshness
 from services.indicators.service.kernel import Kernel, Period
 from services.indicators.service.scoring import (
     PracticeFigures,
@@ -37,6 +38,7 @@ class Achievement:
     figures: PracticeFigures
     results: list[Result]
     source: str  # stored | live
+    freshness: Freshness | None = None  # as of when the stored figures stand, and what is still pending
 
     def result(self, indicator_id: str) -> Result | None:
         return next((r for r in self.results if r.indicator.id == indicator_id.upper()), None)
@@ -73,7 +75,7 @@ async def achievement(
     figs = await practice_figures(session, kernel, practice, period.achievement_date)
     indicators = contract_indicators(kernel, practice, contract.ruleset_id, contract.local_scheme_id)
     results = score_all(kernel, indicators, counts, figs, await attestations_of(session, practice))
-    return Achievement(practice, contract, period, figs, results, source)
+    return Achievement(practice, contract, period, figs, results, source, await freshness(session, practice))
 
 
 def value_factor(r: Result, figs: PracticeFigures) -> float | None:

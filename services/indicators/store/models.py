@@ -181,6 +181,27 @@ class RecomputeJob(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class PracticeFreshness(Base):
+    """When the last consumed event of a practice was applied (figures re-scored), and that event's time."""
+
+    __tablename__ = "practice_freshness"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    last_event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PendingEvents(Base):
+    """Events of a practice received by a consumer and not yet applied (one row per practice per batch)."""
+
+    __tablename__ = "pending_events"
+
+    batch_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 events = event_tables(metadata)
 audit_log = audit_table(metadata)
 
@@ -194,3 +215,5 @@ ATTESTATIONS = cast(Table, Attestation.__table__)
 INDICATOR_STATE = cast(Table, IndicatorState.__table__)
 SNAPSHOTS = cast(Table, Snapshot.__table__)
 PENDING_RESCORES = cast(Table, PendingRescore.__table__)
+PRACTICE_FRESHNESS = cast(Table, PracticeFreshness.__table__)
+PENDING_EVENTS = cast(Table, PendingEvents.__table__)
