@@ -131,7 +131,9 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
         vals = values(row)
         for i in converting:
             v = vals[i]
-            if v is not None:
+            if isinstance(v, dict | list):  # JSON documents: unhashable, and rarely repeated
+                vals[i] = processors[i](v)  # type: ignore[misc]
+            elif v is not None:
                 # Batches repeat the same timestamps and dates: convert each distinct value once.
                 key = (i, v)
                 if key not in memo:

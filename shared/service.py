@@ -50,6 +50,8 @@ class ServiceSpec:
     after_batch: Callable[[FastAPI], Awaitable[None]] | None = None
     # Told of each consumed batch as it arrives and once applied (e.g. to say which figures are catching up).
     watcher: Callable[[FastAPI], BatchWatcher] | None = None
+    # Runs at the end of each unit of consumed events, in its transaction (work the handlers deferred).
+    after_unit: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -100,6 +102,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     after_commit=relay.wake,
                     on_batch=_bind(spec.after_batch, app),
                     watcher=spec.watcher(app) if spec.watcher else None,
+                    after_unit=spec.after_unit,
                 )
                 consumer.start()
         app.state.runtime = Runtime(settings, engine, sessions, spec.tables, relay, consumer)

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.indicators.api import achievement, benchmarks, exports, manage, rulesets, worklists
-from services.indicators.events import after_batch, handlers
+from services.indicators.events import after_batch, after_unit, handlers
 from services.indicators.service.evaluation import rescore_pending
 from services.indicators.service.freshness import Watcher
 from services.indicators.service.jobs import start_daily_refresh, start_recompute_sweeper, stop_daily_refresh
@@ -45,6 +45,7 @@ def create_app(
         ],
         handlers=handlers(kern),
         after_batch=after_batch(kern),
+        after_unit=after_unit(kern),
         watcher=lambda app: Watcher(lambda: app.state.runtime.sessions),
         on_startup=lambda app: _started(app, kern),
         on_shutdown=stop_daily_refresh,

@@ -1,9 +1,11 @@
 """Events of the indicators service.
 
 Consumes ``patient.registered|updated|deregistered``, ``code.recorded``, ``code.retracted`` and
-``register.changed``: each handler applies the change to the stored per-patient state and re-evaluates that
-patient only, in the consumer's transaction (see :mod:`services.indicators.service.evaluation`), and marks the
-practice for re-scoring; :func:`after_batch` re-scores each marked practice once per batch of events.
+``register.changed``: each handler applies the change to the stored per-patient state and notes the patient as
+touched; at the end of the unit (a whole consumer batch, in one transaction) :func:`after_unit` evaluates every
+touched patient once per practice, with the compiled rule sets, writes their outcome rows in bulk (see
+:mod:`services.indicators.service.evaluation`) and marks the practice for re-scoring; :func:`after_batch`
+re-scores each marked practice once per batch of events.
 Publishes ``patient.gap.changed`` (internal) and ``indicator.updated`` (analytics: aggregates only).
 """
 
@@ -40,6 +42,25 @@ CONSUMES = (
 )
 
 
+TOUCHED = "indicators.touched"  # session.info key: practice -> ([patient ids], re-score even if no outcome moved)
+
+
+def touch(session: AsyncSession, practice: str, patient_id: str, *, rescore: bool = False) -> None:
+    per: dict[str, tuple[set[str], list[bool]]] = session.info.setdefault(TOUCHED, {})
+    ids, flag = per.setdefault(practice, (set(), [False]))
+    ids.add(patient_id)
+    flag[0] = flag[0] or rescore
+
+
+def after_unit(kernel: Kernel) -> Callable[[AsyncSession], Awaitable[None]]:
+    async def evaluate_touched(session: AsyncSession) -> None:
+        per: dict[str, tuple[set[str], list[bool]]] = session.info.pop(TOUCHED, {})
+        for practice, (ids, flag) in sorted(per.items()):
+            await refresh(session, kernel, practice, ids, rescore=flag[0], defer_aggregates=True)
+
+    return evaluate_touched
+
+
 def handlers(kernel: Kernel) -> dict[str, Handler]:
     async def on_patient(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, PatientState)
@@ -60,7 +81,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             ("patient_id",),
         )
         # The list size (CPI) may have moved: re-score the practice even if no outcome changed.
-        await refresh(session, kernel, payload.practice_ods, [payload.patient_id], rescore=True, defer_aggregates=True)
+        touch(session, payload.practice_ods, payload.patient_id, rescore=True)
 
     async def on_recorded(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, CodeRecorded)
@@ -85,7 +106,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
         )
         await upsert(session, CODED_EVENTS, rows, ("entry_id",))
         if was_relevant or any(r["relevant"] for r in rows):
-            await refresh(session, kernel, payload.practice_ods, [payload.patient_id], defer_aggregates=True)
+            touch(session, payload.practice_ods, payload.patient_id)
 
     async def on_retracted(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, CodeRetracted)
@@ -94,7 +115,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             .where(CodedEvent.entry_id.in_(payload.entry_ids), CodedEvent.patient_id == payload.patient_id)
             .values(retracted=True)
         )
-        await refresh(session, kernel, payload.practice_ods, [payload.patient_id], defer_aggregates=True)
+        touch(session, payload.practice_ods, payload.patient_id)
 
     async def on_register(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, RegisterChanged)
@@ -117,7 +138,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             await session.execute(
                 delete(t).where(t.c.patient_id == payload.patient_id, t.c.register_id == payload.register_id)
             )
-        await refresh(session, kernel, payload.practice_ods, [payload.patient_id], defer_aggregates=True)
+        touch(session, payload.practice_ods, payload.patient_id)
 
     return {
         "patient.registered": on_patient,

@@ -67,6 +67,7 @@ class EventConsumer:
         on_batch: Callable[[], Awaitable[None]] | None = None,
         retry_delay: float = 0.2,
         watcher: BatchWatcher | None = None,
+        after_unit: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.group_id = group_id
@@ -80,6 +81,9 @@ class EventConsumer:
         self.on_batch = on_batch
         self.retry_delay = retry_delay
         self.watcher = watcher
+        # Work handlers defer to the end of each unit of events applied together, in its transaction (e.g.
+        # evaluating every patient the unit touched once).
+        self.after_unit = after_unit
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -125,8 +129,9 @@ class EventConsumer:
                 envelopes = _readable(records) if self.watcher and records else []
                 if envelopes and self.watcher:
                     await self.watcher.received(envelopes)
-                for record in records:
-                    await self.handle(record)
+                if not await self.handle_batch(records):
+                    for record in records:
+                        await self.handle(record)
                 if batch:
                     await self._after_batch()
                     await self._consumer.commit()
@@ -161,6 +166,51 @@ class EventConsumer:
             await self.on_batch()
         except Exception as exc:  # the deferred work is durable on the handler's side; it runs again next batch
             log.warning("batch hook failed", extra={"service": self.service, "error": type(exc).__name__})
+
+    async def handle_batch(self, records: Sequence[ConsumerRecord]) -> bool:
+        """Apply the batch as one unit: one transaction, the deferred work done once for all its events.
+
+        Returns False having changed nothing when the batch cannot go as one (an unreadable event, a handler
+        failing, a race with another instance); the caller then handles it event by event, with retries and the
+        dead-letter topic."""
+        if len(records) < 2:
+            return False
+        units: list[tuple[Envelope, EventPayload, Handler]] = []
+        try:
+            for record in records:
+                envelope = Envelope.from_bytes(record.value)
+                handler = self.handlers.get(envelope.type)
+                if handler is not None:
+                    units.append((envelope, envelope.payload(), handler))
+        except (ValidationError, ValueError):
+            return False
+        processed = self.tables.processed
+        outcomes: dict[str, str] = {}
+        try:
+            async with self.factory() as session, session.begin():
+                ids = [e.id for e, _, _ in units]
+                seen = set(await session.scalars(select(processed.c.event_id).where(processed.c.event_id.in_(ids))))
+                rows = []
+                for envelope, payload, handler in units:
+                    if envelope.id in seen:
+                        outcomes[envelope.id] = "duplicate"
+                        continue
+                    seen.add(envelope.id)
+                    await handler(session, envelope, payload)
+                    rows.append({"event_id": envelope.id, "topic": envelope.type, "outcome": "handled"})
+                    outcomes[envelope.id] = "handled"
+                if self.after_unit is not None:
+                    await self.after_unit(session)
+                if rows:
+                    await session.execute(insert(processed), rows)
+        except Exception as exc:
+            log.warning("batch applied event by event", extra={"service": self.service, "error": type(exc).__name__})
+            return False
+        for envelope, _, _ in units:
+            EVENTS_CONSUMED.labels(self.service, envelope.type, outcomes[envelope.id]).inc()
+        if "handled" in outcomes.values() and self.after_commit:
+            self.after_commit()
+        return True
 
     async def handle(self, record: ConsumerRecord) -> str:
         """Handle one record; returns the outcome (handled, duplicate, ignored, dead-lettered)."""
@@ -204,6 +254,8 @@ class EventConsumer:
                 if seen.first() is not None:
                     return "duplicate"
                 await handler(session, envelope, payload)
+                if self.after_unit is not None:
+                    await self.after_unit(session)
                 await session.execute(
                     insert(processed).values(event_id=envelope.id, topic=envelope.type, outcome="handled")
                 )

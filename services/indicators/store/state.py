@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.domain import CodedEvent as DomainEvent
@@ -24,6 +25,7 @@ from services.indicators.store.models import (
     Patient,
     RegisterMember,
 )
+from shared.db import bulk_insert
 
 CHUNK = 500
 SEX: dict[str, Sex] = {"female": "F", "male": "M", "F": "F", "M": "M"}
@@ -164,8 +166,11 @@ async def replace_outcomes(
         ids = sorted(set(patient_ids))
         for i in range(0, len(ids), CHUNK):
             await session.execute(delete(t).where(t.c.patient_id.in_(ids[i : i + CHUNK])))
-    for i in range(0, len(rows), 5000):
-        await session.execute(insert(t), list(rows[i : i + 5000]))
+    if rows and session.bind is not None and session.bind.dialect.name == "postgresql":
+        # COPY hands JSON to the server as text
+        rows = [{**r, "trace": json.dumps(r["trace"]), "gap": None if r["gap"] is None else json.dumps(r["gap"])}
+                for r in rows]
+    await bulk_insert(session, t, list(rows))
 
 
 async def outcome_counts(

@@ -62,13 +62,15 @@ async def indicators_app(database_url: str, bootstrap: str | None = None, *, tod
 
 
 async def deliver(app: FastAPI, *payloads: EventPayload) -> None:
-    """Hand events to the service's handlers as the consumer does: one transaction each, then the batch hook."""
+    """Hand events to the service's handlers as the consumer does event by event: one transaction each with the
+    end-of-unit hook, then the batch hook."""
     rt = app.state.runtime
     spec = app.state.spec
     for payload in payloads:
         env = Envelope.wrap(payload, source="/tests")
         async with rt.sessions() as s, s.begin():
             await spec.handlers[payload.event_type](s, env, payload)
+            await spec.after_unit(s)
     if spec.after_batch:
         await spec.after_batch(app)
 

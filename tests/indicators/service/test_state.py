@@ -147,6 +147,7 @@ async def test_a_batch_of_events_rescores_the_practice_once(database_url: str) -
             payload = recorded("a", (f"a-b{n}", HBA1C, date(2025, 12, 1 + n), value))
             async with rt.sessions() as s, s.begin():
                 await spec.handlers[payload.event_type](s, Envelope.wrap(payload, source="/tests"), payload)
+                await spec.after_unit(s)
         async with rt.sessions() as s:
             marked = [r[0] for r in await s.execute(select(PENDING_RESCORES.c.practice_ods))]
         assert marked == [PRACTICE]
