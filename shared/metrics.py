@@ -25,6 +25,16 @@ CONSUMER_LAG = Gauge(
     ["service", "group", "topic", "partition"],
 )
 BROKER_UP = Gauge("qof_broker_connected", "1 when the service's producer is connected", ["service"])
+BROKER_RESETS = Counter(
+    "qof_broker_resets_total", "Broker restarts that lost published events (the outbox was replayed)", ["service"]
+)
+CONSUMER_RECOVERIES = Counter(
+    "qof_consumer_recoveries_total", "Consumers reconnected and re-read from the start of the logs", ["service"]
+)
+EVENTS_RECOVERING = Gauge(
+    "qof_events_recovering", "1 while replayed events are being published or re-read after a broker restart",
+    ["service"],
+)
 
 
 def instrument(app: FastAPI, service: str) -> None:

@@ -180,9 +180,11 @@ def health_router() -> APIRouter:
             checks["broker"] = "ok" if await broker_reachable(rt.settings.kafka_bootstrap) else "unreachable"
         if rt.consumer is not None:
             checks["consumer"] = "ok" if rt.consumer.connected else "unreachable"
+        if (rt.relay is not None and rt.relay.recovering) or (rt.consumer is not None and rt.consumer.recovering):
+            checks["events"] = "recovering"  # replaying or re-reading events after a broker restart
         if checks["database"] != "ok":
             status, code = "down", 503
-        elif "unreachable" in checks.values():
+        elif "unreachable" in checks.values() or "recovering" in checks.values():
             status, code = "degraded", 200
         else:
             status, code = "ok", 200

@@ -26,11 +26,12 @@ from shared.events.envelope import Envelope
 from shared.events.kafka import make_consumer, make_producer
 from shared.events.outbox import EventTables
 from shared.events.schemas import EventPayload
-from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED
+from shared.metrics import CONSUMER_LAG, CONSUMER_RECOVERIES, EVENTS_CONSUMED
 
 log = logging.getLogger("qof.consumer")
 
 Handler = Callable[[AsyncSession, Envelope, EventPayload], Awaitable[None]]
+WATCH_SECONDS = 2.0
 
 
 class BatchWatcher(Protocol):
@@ -85,6 +86,13 @@ class EventConsumer:
         # evaluating every patient the unit touched once).
         self.after_unit = after_unit
         self._consumer: AIOKafkaConsumer | None = None
+        # Broker restarts: the highest offset handled per partition, and the watchdog's state.
+        self._seen: dict[TopicPartition, int] = {}
+        self._rewind = False
+        self._stale = 0
+        self._got_since_watch = False
+        self._last_watch = 0.0
+        self.recovering = False
         self._dlq: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -124,7 +132,17 @@ class EventConsumer:
                     self._consumer = consumer
                     log.info("consumer connected", extra={"service": self.service, "group": self.group_id})
                 batch = await self._consumer.getmany(timeout_ms=500)
+                if self._rewind and self._consumer.assignment():
+                    # After a broker that lost its logs: read every partition again from its start (handling
+                    # is idempotent), not from offsets that no longer mean the same events.
+                    await self._consumer.seek_to_beginning(*self._consumer.assignment())
+                    self._rewind = False
+                    continue
                 await self._record_lag(self._consumer, {tp: len(r) for tp, r in batch.items()})
+                for tp, part in batch.items():
+                    if part:
+                        self._seen[tp] = max(self._seen.get(tp, -1), part[-1].offset)
+                        self._got_since_watch = True
                 records = [record for part in batch.values() for record in part]
                 envelopes = _readable(records) if self.watcher and records else []
                 if envelopes and self.watcher:
@@ -138,6 +156,14 @@ class EventConsumer:
                     if envelopes and self.watcher:
                         await self.watcher.applied(envelopes)
                     await self._record_lag(self._consumer, {})
+                if await self._broker_forgot():
+                    log.warning("broker lost its logs or this consumer is stuck; reconnecting from the start",
+                                extra={"service": self.service, "group": self.group_id})
+                    CONSUMER_RECOVERIES.labels(self.service).inc()
+                    await self._close()
+                    self._rewind = self.recovering = True
+                    self._seen.clear()
+                    continue
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
@@ -150,6 +176,29 @@ class EventConsumer:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    async def _broker_forgot(self) -> bool:
+        """Every ``WATCH_SECONDS``: True when a partition's log ends before what this consumer handled (the
+        broker restarted without its data), or when records wait and none arrived for two checks (the client
+        kept a dead connection's state). Clears ``recovering`` once every partition is read to its end."""
+        loop = asyncio.get_running_loop()
+        if self._consumer is None or loop.time() - self._last_watch < WATCH_SECONDS:
+            return False
+        self._last_watch = loop.time()
+        got, self._got_since_watch = self._got_since_watch, False
+        partitions = list(self._consumer.assignment())
+        if not partitions:
+            return False
+        try:
+            ends = await asyncio.wait_for(self._consumer.end_offsets(partitions), WATCH_SECONDS * 2)
+        except TimeoutError:
+            return True
+        if any(tp in self._seen and ends[tp] <= self._seen[tp] for tp in partitions):
+            return True
+        waiting = any(ends[tp] > self._seen.get(tp, -1) + 1 for tp in partitions)
+        self._stale = self._stale + 1 if waiting and not got else 0
+        if not waiting:
+            self.recovering = False
+        return self._stale >= 2
     async def _record_lag(self, consumer: AIOKafkaConsumer, in_hand: dict[TopicPartition, int]) -> None:
         """Per topic and partition: the high watermark less this consumer's position, plus the batch in hand."""
         for tp in consumer.assignment():

@@ -14,7 +14,7 @@ import zlib
 from datetime import timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,7 +22,7 @@ from shared.db import utcnow
 from shared.events.envelope import CONTENT_TYPE
 from shared.events.kafka import make_producer
 from shared.events.outbox import EventTables
-from shared.metrics import BROKER_UP, EVENTS_PUBLISHED, OUTBOX_PENDING
+from shared.metrics import BROKER_RESETS, BROKER_UP, EVENTS_PUBLISHED, EVENTS_RECOVERING, OUTBOX_PENDING
 
 log = logging.getLogger("qof.outbox")
 
@@ -51,6 +51,15 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._lock_key = zlib.crc32(f"qof-outbox-{service}".encode())
+        # Broker restarts: the highest offset the broker acknowledged per partition since the last check. A
+        # log that ends before it, or a new acknowledgement at or below it, means the broker lost events.
+        self._acked: dict[TopicPartition, int] = {}
+        self._settled: dict[TopicPartition, int] = {}
+        self._probe: AIOKafkaConsumer | None = None
+        self._last_check = 0.0
+        self._lost = False
+        self.recovering = False
+        self.check_seconds = 2.0
 
     @property
     def connected(self) -> bool:
@@ -87,6 +96,10 @@ class OutboxRelay:
             await asyncio.sleep(0.05)
 
     async def _close_producer(self) -> None:
+        if self._probe is not None:
+            probe, self._probe = self._probe, None
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await probe.stop()
         if self._producer is not None:
             producer, self._producer = self._producer, None
             BROKER_UP.labels(self.service).set(0)
@@ -116,6 +129,7 @@ class OutboxRelay:
             try:
                 await self._ensure_producer()
                 sent = await self.publish_batch()
+                await self._check_broker()
                 backoff = 0.2
                 if loop.time() - last_purge > 300:
                     await self._purge_sent()
@@ -171,9 +185,51 @@ class OutboxRelay:
         producer = await self._ensure_producer()
         headers = [("content-type", CONTENT_TYPE.encode())]
         futures = [await producer.send(r.topic, value=r.body, key=r.key.encode(), headers=headers) for r in rows]
-        await asyncio.gather(*futures)
+        acks = await asyncio.gather(*futures)
         for r in rows:
             EVENTS_PUBLISHED.labels(self.service, r.topic).inc()
+        for ack in acks:
+            tp = TopicPartition(ack.topic, ack.partition)
+            if ack.offset <= self._acked.get(tp, -1):
+                self._lost = True  # offsets only grow in a log: this one started again
+            self._acked[tp] = max(self._acked.get(tp, -1), ack.offset)
+
+    async def _check_broker(self) -> None:
+        """Replay the retained outbox when the broker lost events it had acknowledged (an in-memory broker
+        restarted): consumers dedupe by event id, so publishing every retained row again heals them."""
+        loop = asyncio.get_running_loop()
+        if not self._lost and self._acked and loop.time() - self._last_check > self.check_seconds:
+            self._last_check = loop.time()
+            if self._probe is None:
+                self._probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+                await self._probe.start()
+            # Compared with what was acknowledged by the previous check: a log's reported end may lag the
+            # newest acknowledgements a moment, never ones a check period old.
+            settled, self._settled = self._settled, dict(self._acked)
+            if settled:
+                ends = await asyncio.wait_for(self._probe.end_offsets(list(settled)), 10)
+                self._lost = any(ends[tp] <= offset for tp, offset in settled.items())
+        if self._lost:
+            await self.replay()
+        elif self.recovering and not await self.pending():
+            self.recovering = False
+            EVENTS_RECOVERING.labels(self.service).set(0)
+            log.info("outbox replay published", extra={"service": self.service})
+
+    async def replay(self) -> int:
+        """Mark every retained row unsent, so that the relay publishes them again in order."""
+        t = self.tables.outbox
+        async with self.factory() as s, s.begin():
+            result = await s.execute(update(t).where(t.c.sent_at.is_not(None)).values(sent_at=None))
+        rows = int(getattr(result, "rowcount", 0) or 0)
+        self._lost, self._acked, self._settled = False, {}, {}
+        self.recovering = True
+        EVENTS_RECOVERING.labels(self.service).set(1)
+        BROKER_RESETS.labels(self.service).inc()
+        log.warning("broker lost published events: replaying the retained outbox",
+                    extra={"service": self.service, "rows": rows})
+        self.wake()
+        return rows
 
     async def _mark_sent(self, session: AsyncSession, rows: list[Any]) -> None:
         t = self.tables.outbox
