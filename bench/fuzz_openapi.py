@@ -2,9 +2,8 @@
 
 Usage: ``PYTHONPATH=. .venv/bin/python bench/fuzz_openapi.py [--max-examples N] [--service NAME]``
 (needs ``pip install -e '.[fuzz]'`` and the machine's PostgreSQL). Each service runs under uvicorn on
-loopback with Kafka disabled; the
-token has every scope for practice A81001 and ICB QHM. The run fails when any response is a server error
-(``not_a_server_error``); results go to docs/PERFORMANCE.md by hand.
+loopback with Kafka disabled; the token has every scope for practice A81001 and ICB QHM. The run fails
+when any response is a server error (``not_a_server_error``); results go to docs/PERFORMANCE.md by hand.
 """
 
 from __future__ import annotations
