@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.security_headers import BASELINE
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://qof-platform.example/problems/"
 log = logging.getLogger("qof.http")
@@ -118,5 +120,6 @@ def install(app: FastAPI) -> None:
         log.error("unhandled error", extra={"error": type(exc).__name__, "route": route,
                                             "method": request.method})
         return problem_response(
-            Problem(500, "Internal error", "An unexpected error occurred", kind="internal"), request
+            Problem(500, "Internal error", "An unexpected error occurred", kind="internal", headers=BASELINE),
+            request,
         )

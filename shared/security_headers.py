@@ -13,6 +13,9 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # The interactive docs load Swagger UI's script and style from its CDN; they still may not be framed.
 DOCS_CSP = "frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
+# For answers written outside this middleware (an unhandled error is answered by the outermost one).
+BASELINE = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Content-Security-Policy": API_CSP,
+            "Cache-Control": "no-store"}
 
 
 class SecurityHeaders:

@@ -127,6 +127,7 @@ async def test_unhandled_errors_log_the_route_template(tmp_path: Path) -> None:
             r = await client.get("/v1/practices/A81001/boom/patient-123")
     logging.getLogger("qof.http").removeHandler(kept)
     assert r.status_code == 500
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-store"
     record = next(r for r in kept.records if r.getMessage() == "unhandled error")
     assert record.route == "/v1/practices/{ods}/boom/{item_id}"  # type: ignore[attr-defined]
     assert "patient-123" not in str(record.__dict__)
