@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.registers.api import fhir, imports, patients, quality, records, registers
+from services.registers.api import contacts, fhir, imports, patients, quality, records, registers
 from services.registers.events import HANDLERS
 from services.registers.store.daily import start_daily_refresh, stop_daily_refresh
 from services.registers.store.imports import start_import_sweeper, stop_import_jobs
@@ -34,7 +34,9 @@ SPEC = ServiceSpec(
     "and coding-quality findings for each practice.",
     tables=events,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[patients.router, records.router, fhir.router, imports.router, registers.router, quality.router],
+    routers=[
+        patients.router, contacts.router, records.router, fhir.router, imports.router, registers.router, quality.router
+    ],
     handlers=HANDLERS,
     on_startup=start,
     on_shutdown=stop,
