@@ -147,6 +147,9 @@ def up(
     try:
         broker = stack.start_broker()
         console.print(f"Broker on [bold]{broker.bootstrap}[/]")
+        recall = next((s for s in ready if s.name == "recall"), None)
+        if recall is not None:
+            console.print(f"GOV.UK Notify stand-in on [bold]{stack.start_notify_standin(recall.port)}[/]")
         for s in ready:
             with console.status(f"Starting {s.name} on port {s.port}..."):
                 running = stack.start_service(s)

@@ -16,6 +16,7 @@ from shared.broker import LocalBroker, port_open
 
 HOST = "127.0.0.1"
 BROKER_PORT = 9092
+NOTIFY_PORT = 8010
 
 
 class StackError(RuntimeError):
@@ -36,6 +37,7 @@ def service_env(name: str, bootstrap: str, data_dir: Path) -> dict[str, str]:
     key = f"QOF_{name.upper()}_DATABASE_URL"
     env.setdefault(key, f"sqlite+aiosqlite:///{(data_dir / f'{name}.db').as_posix()}")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("QOF_NOTIFY_BASE_URL", f"http://{HOST}:{NOTIFY_PORT}")
     return env
 
 
@@ -62,6 +64,7 @@ class Stack:
     data_dir: Path = field(default_factory=lambda: ROOT / "var")
     broker: LocalBroker | None = None
     services: list[RunningService] = field(default_factory=list)
+    helpers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def log_dir(self) -> Path:
@@ -72,6 +75,19 @@ class Stack:
         port = first_free_port(BROKER_PORT)
         self.broker = LocalBroker(port=port, host=HOST, log_file=self.log_dir / "broker.log").start()
         return self.broker
+
+    def start_notify_standin(self, recall_port: int) -> str:
+        """The local GOV.UK Notify stand-in recall sends to; delivery receipts go back to recall."""
+        if port_open(HOST, NOTIFY_PORT):
+            raise StackError(f"port {NOTIFY_PORT} for the Notify stand-in is already in use")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, QOF_NOTIFY_STANDIN_LOG=str(self.log_dir / "notify-standin.jsonl"),
+                   QOF_NOTIFY_STANDIN_CALLBACK_URL=f"http://{HOST}:{recall_port}/v1/notify/receipts")
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "cli.notify_standin:create_app", "--host", HOST,
+               "--port", str(NOTIFY_PORT), "--log-level", "warning"]
+        with (self.log_dir / "notify-standin.log").open("ab") as out:
+            self.helpers.append(subprocess.Popen(cmd, cwd=self.root, stdout=out, stderr=subprocess.STDOUT, env=env))
+        return f"http://{HOST}:{NOTIFY_PORT}"
 
     def start_service(self, status: ServiceStatus) -> RunningService:
         if self.broker is None:
@@ -121,6 +137,10 @@ class Stack:
                 s.proc.kill()
                 s.proc.wait()
         self.services.clear()
+        for h in self.helpers:
+            h.terminate()
+            h.wait(timeout=15)
+        self.helpers.clear()
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
