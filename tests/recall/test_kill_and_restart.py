@@ -5,6 +5,7 @@ Checked against the Notify stand-in's own log. Registers, recall and the stand-i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import httpx
 
 from cli.services import ROOT
 from services.recall.app import create_app
-from services.recall.settings import recall_settings
+from services.recall.settings import RecallSettings, recall_settings
 from shared.broker import free_port, port_open
 from shared.identifiers import synthetic_nhs_number
 from shared.settings import settings_for
@@ -25,6 +26,20 @@ from shared.testing import bearer, running
 from tests.recall.conftest import PRACTICE, TEMPLATES, StandIn, feed, gap, registered
 
 N = 200
+
+
+async def prepare(cfg: RecallSettings, h: dict[str, str], ids: list[str]) -> dict[str, str]:
+    """Patients, gaps, clinics and a campaign in recall's database, through an in-process app."""
+    app = create_app(cfg)
+    async with running(app) as client:
+        client.app = app  # type: ignore[attr-defined]
+        await feed(client, *[e for pid in ids for e in (registered(pid, date(1955, 6, 1)),
+                                                        gap(pid, "DM020", "DM_REG"))])
+        clinics = {"clinics": [{"name": "dm", "registers": ["DM_REG"], "capacity": {m: N for m in range(1, 13)}}]}
+        await client.put(f"/v1/practices/{PRACTICE}/recall/clinics", json=clinics, headers=h)
+        r = await client.post(f"/v1/practices/{PRACTICE}/recall/campaigns", headers=h, json={
+            "name": "kill test", "strategy": "asap", "templates": TEMPLATES, "run_cap": N})
+        return r.json()  # type: ignore[no-any-return]
 
 
 def serve(name: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -40,7 +55,7 @@ def serve(name: str, port: int, env: dict[str, str], log: Path) -> subprocess.Po
     raise RuntimeError(f"{name} did not start")
 
 
-async def test_killed_run_restarted_sends_each_message_once(tmp_path: Path, standin: StandIn) -> None:
+def test_killed_run_restarted_sends_each_message_once(tmp_path: Path, standin: StandIn) -> None:
     reg_port, rec_port = free_port(), free_port()
     reg_db, rec_db = f"sqlite+aiosqlite:///{tmp_path / 'reg.db'}", f"sqlite+aiosqlite:///{tmp_path / 'rec.db'}"
     base = dict(os.environ, QOF_KAFKA_ENABLED="false", QOF_ENVIRONMENT="test", QOF_DATA_DIR=str(tmp_path))
@@ -60,16 +75,7 @@ async def test_killed_run_restarted_sends_each_message_once(tmp_path: Path, stan
         cfg = recall_settings(database_url=rec_db, kafka_enabled=False, environment="test",
                               notify_base_url=standin.url)
         h = bearer(cfg, scopes=["recall:read", "recall:write"], practices=[PRACTICE])
-        app = create_app(cfg)
-        async with running(app) as client:
-            client.app = app  # type: ignore[attr-defined]
-            await feed(client, *[e for pid in ids for e in (registered(pid, date(1955, 6, 1)),
-                                                            gap(pid, "DM020", "DM_REG"))])
-            clinics = {"clinics": [{"name": "dm", "registers": ["DM_REG"], "capacity": {m: N for m in range(1, 13)}}]}
-            await client.put(f"/v1/practices/{PRACTICE}/recall/clinics", json=clinics, headers=h)
-            c = (await client.post(f"/v1/practices/{PRACTICE}/recall/campaigns", headers=h, json={
-                "name": "kill test", "strategy": "asap", "templates": TEMPLATES, "run_cap": N})).json()
-
+        c = asyncio.run(prepare(cfg, h, ids))
         url = f"http://127.0.0.1:{rec_port}/v1/practices/{PRACTICE}/recall/campaigns/{c['id']}"
         rec = serve("recall", rec_port, recall_env, tmp_path / "rec.log")
         procs.append(rec)
