@@ -60,6 +60,14 @@ def add(
     releases.mkdir(parents=True, exist_ok=True)
     target = releases / f"{cluster}__{version}{file.suffix or '.csv'}"
     shutil.copyfile(file, target)
+    _record(cluster, version, kind, target, source, prefer,
+            f"added with qof codelist add; {len(invalid)} invalid codes skipped")
+    console.print(f"{cluster} {version}: {len(terms)} codes added" + (f", {len(invalid)} invalid codes skipped"
+                                                                       if invalid else ""))
+
+
+def _record(cluster: str, version: str, kind: str, target: Path, source: str, prefer: bool, notes: str) -> None:
+    """Append one catalogue row (the preferred version of the cluster when ``prefer``)."""
     with CATALOGUE.open(newline="") as fh:
         records = list(csv.DictReader(fh))
         fields = list(records[0].keys())
@@ -69,11 +77,52 @@ def add(
                 r["preferred"] = "no"
     records.append({"cluster": cluster, "version": version, "preferred": "yes" if prefer else "no", "kind": kind,
                     "file": target.relative_to(DATA_DIR).as_posix(), "source": source, "retrieved": "",
-                    "notes": f"added with qof codelist add; {len(invalid)} invalid codes skipped"})
+                    "notes": notes})
     records.sort(key=lambda r: (r["cluster"], r["preferred"] != "yes"))
     with CATALOGUE.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(records)
-    console.print(f"{cluster} {version}: {len(terms)} codes added" + (f", {len(invalid)} invalid codes skipped"
-                                                                       if invalid else ""))
+
+
+@app.command("import-release")
+def import_release(
+    path: Annotated[Path, typer.Argument(exists=True, help="PCD refset content file (or its by-output variant), "
+                                                           "RF2 simple refset snapshot, or a folder of "
+                                                           "OpenCodelists downloads")],
+    version: Annotated[str, typer.Option(help="Release version, e.g. 20251107")],
+    source: Annotated[str, typer.Option(help="Where it came from (TRUD release name or URL)")],
+    date: Annotated[str, typer.Option(help="Release date, YYYY-MM-DD")],
+    refset_ids: Annotated[list[Path] | None, typer.Option(
+        help="cluster_id/pcd_refset_id TSV naming the refsets of an RF2 snapshot (repeatable)")] = None,
+    apply: Annotated[bool, typer.Option(help="Apply the release; without it only the diff is shown")] = False,
+) -> None:
+    """Read a whole release, show its diff against the active codelists, and apply it with --apply."""
+    from shared.codelists import default_library
+    from shared.codelists.release import ReleaseError, diff_release, read_refset_names, read_release
+
+    try:
+        release = read_release(path, version=version, source=source, date=date,
+                               refset_names=read_refset_names(*(refset_ids or [])))
+    except ReleaseError as exc:
+        console.print(f"[red]refused, nothing changed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    table = Table("cluster", "refset", "codes", "added", "removed")
+    for d in diff_release(default_library(), release):
+        table.add_row(d.cluster + (" (new)" if d.new else ""), release.clusters[d.cluster].refset_id,
+                      str(len(release.clusters[d.cluster].terms)), str(len(d.added)), str(len(d.removed)))
+    console.print(f"release {version} ({release.shape}, {date}, {source})")
+    console.print(table)
+    if not apply:
+        return
+    releases = DATA_DIR / "releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    for name, entry in sorted(release.clusters.items()):
+        target = releases / f"{name}__{version}.csv"
+        with target.open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["code", "term"])
+            writer.writerows(sorted(entry.terms.items()))
+        _record(name, version, "refset", target, source, True,
+                f"release {version} of {date} ({release.shape}); refset {entry.refset_id}")
+    console.print(f"applied release {version}: {len(release.clusters)} clusters")
