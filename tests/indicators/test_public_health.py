@@ -55,10 +55,12 @@ def test_bp002_bp_in_5_years_aged_45_and_over(full26):
     assert st(full26, p(ev(SYS, date(2024, 1, 1), 130.0)), "BP002") == NUM
     assert st(full26, p(dob=date(1981, 4, 1)), "BP002") is None  # 44
     assert st(full26, p(ev(BPDEC, date(2022, 1, 1))), "BP002") == ("pca", "BPDEC1")
-    assert st(full26, p(ev(HYP, date(2010, 1, 1)), registers=("HYP_REG",)), "BP002") == (
-        "excluded_from_population",
-        "HYP_REG",
-    )
+    # "The percentage of patients aged 45 or over who have a record of blood pressure in the
+    # preceding 5 years": the population is every registered patient aged 45 or over; its only
+    # exclusions are a recorded decline and late registration, so the hypertension register stays in.
+    on_hyp = {"registers": ("HYP_REG",)}
+    assert st(full26, p(ev(HYP, date(2010, 1, 1)), **on_hyp), "BP002") == DEN
+    assert st(full26, p(ev(HYP, date(2010, 1, 1)), ev(BP, date(2025, 6, 1), 150.0), **on_hyp), "BP002") == NUM
     assert st(full26, p(registered_on=date(2026, 1, 1)), "BP002") == ("pca", "REG1_DAT3")
 
 
