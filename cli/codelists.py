@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.codelists import CATALOGUE, DATA_DIR, parse_codelist, read_catalogue
+from shared.codelists.release import Release
 from shared.qof.registers import REGISTERS
 
 app = typer.Typer(help="Codelists: status and new releases (a release is a data change, not a code change).",
@@ -113,6 +114,10 @@ def import_release(
                       str(len(release.clusters[d.cluster].terms)), str(len(d.added)), str(len(d.removed)))
     console.print(f"release {version} ({release.shape}, {date}, {source})")
     console.print(table)
+    changes = Table("rule set", "indicator", "readiness before", "after")
+    for row in readiness_changes(release):
+        changes.add_row(*row)
+    console.print(changes)
     if not apply:
         return
     releases = DATA_DIR / "releases"
@@ -126,3 +131,27 @@ def import_release(
         _record(name, version, "refset", target, source, True,
                 f"release {version} of {date} ({release.shape}); refset {entry.refset_id}")
     console.print(f"applied release {version}: {len(release.clusters)} clusters")
+
+
+def readiness_changes(release: Release) -> list[tuple[str, str, str, str]]:
+    """(rule set, indicator, readiness now, readiness with the release) for every indicator it changes."""
+    from services.indicators.domain.engine import CompiledRuleSet
+    from services.indicators.domain.ruleset import available_rulesets, load_ruleset
+    from shared import codelists
+
+    def library() -> codelists.CodelistLibrary:
+        status: dict[str, str] = {c: a.status for c, a in codelists.read_alias_table().items()}
+        return codelists.CodelistLibrary(read_catalogue(CATALOGUE), data_dir=codelists.DATA_DIR,
+                                         aliases=codelists.read_aliases(), alias_status=status)
+
+    now, after = library(), library()
+    for name, entry in release.clusters.items():
+        after.add_export(name, release.version, "code,term\n" + "".join(f"{c},\n" for c in entry.terms),
+                         source=release.source)
+    out: list[tuple[str, str, str, str]] = []
+    for rid in available_rulesets():
+        rs = load_ruleset(rid)
+        before, later = CompiledRuleSet(rs, now).readiness, CompiledRuleSet(rs, after).readiness
+        out += [(rid, i, before[i].readiness, later[i].readiness) for i in before
+                if before[i].readiness != later[i].readiness]
+    return out

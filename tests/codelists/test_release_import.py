@@ -17,7 +17,8 @@ from shared.identifiers import verhoeff_check_digit
 
 HEADER = ["Cluster_ID", "Cluster_Description", "SNOMED_code", "SNOMED_code_description", "PCD_Refset_ID",
           "Service_and_Ruleset"]
-REFSET = {"TESTA_COD": "999000011000230102", "TESTB_COD": "999000021000230108"}
+REFSET = {"TESTA_COD": "999000011000230102", "TESTB_COD": "999000021000230108",
+          "CHOLMAX_COD": "999000031000230105", "LLTDEC_COD": "999000051000230109"}
 
 
 def code(n: int) -> str:
@@ -124,3 +125,15 @@ def test_cli_diff_then_apply_and_truncated_changes_nothing(tmp_path: Path, monke
     assert rows[("TESTA_COD", "t1")].preferred
     assert (tmp_path / rows[("TESTA_COD", "t1")].file).exists()
     assert not (DATA_DIR / "releases" / "TESTA_COD__t1.csv").exists()
+
+
+def test_readiness_changes_name_the_indicators_a_release_completes(tmp_path: Path) -> None:
+    """DM034/DM035 (2025/26) need CHOLMAX_COD and LLTDEC_COD, which have no public copy: a release
+    carrying both makes them scorable, and the diff says so before anything is applied."""
+    from cli.codelists import readiness_changes
+
+    release = read_release(content(tmp_path / "r.txt", {"CHOLMAX_COD": [5], "LLTDEC_COD": [6]}),
+                           version="t", source="test", date="2026-04-01")
+    changed = {(rid, ind): after for rid, ind, before, after in readiness_changes(release) if before == "incomplete"}
+    assert changed[("qof-2025-26", "DM034")] in ("ready", "stand-in")
+    assert ("qof-2025-26", "DM035") in changed
