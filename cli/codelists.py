@@ -69,9 +69,8 @@ def add(
 
 def _record(cluster: str, version: str, kind: str, target: Path, source: str, prefer: bool, notes: str) -> None:
     """Append one catalogue row (the preferred version of the cluster when ``prefer``)."""
-    with CATALOGUE.open(newline="") as fh:
-        records = list(csv.DictReader(fh))
-        fields = list(records[0].keys())
+    records = _read_records()
+    fields = list(records[0].keys())
     if prefer:
         for r in records:
             if r["cluster"] == cluster:
@@ -80,10 +79,7 @@ def _record(cluster: str, version: str, kind: str, target: Path, source: str, pr
                     "file": target.relative_to(DATA_DIR).as_posix(), "source": source, "retrieved": "",
                     "notes": notes})
     records.sort(key=lambda r: (r["cluster"], r["preferred"] != "yes"))
-    with CATALOGUE.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(records)
+    _write_records(records, fields)
 
 
 @app.command("import-release")
@@ -155,3 +151,32 @@ def readiness_changes(release: Release) -> list[tuple[str, str, str, str]]:
         out += [(rid, i, before[i].readiness, later[i].readiness) for i in before
                 if before[i].readiness != later[i].readiness]
     return out
+
+
+@app.command("restore")
+def restore(
+    version: Annotated[str, typer.Argument(help="The release version to make active again, e.g. 20251107")],
+) -> None:
+    """Make an earlier release the active one again for every cluster it carries (nothing is deleted)."""
+    records = _read_records()
+    fields = list(records[0].keys())
+    clusters = {r["cluster"] for r in records if r["version"] == version}
+    if not clusters:
+        raise typer.BadParameter(f"no cluster has version {version} in the catalogue", param_hint="VERSION")
+    for r in records:
+        if r["cluster"] in clusters:
+            r["preferred"] = "yes" if r["version"] == version else "no"
+    _write_records(records, fields)
+    console.print(f"release {version} active again for {len(clusters)} clusters")
+
+
+def _read_records() -> list[dict[str, str]]:
+    with CATALOGUE.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _write_records(records: list[dict[str, str]], fields: list[str]) -> None:
+    with CATALOGUE.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(records)

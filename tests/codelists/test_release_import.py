@@ -125,6 +125,15 @@ def test_cli_diff_then_apply_and_truncated_changes_nothing(tmp_path: Path, monke
     assert rows[("TESTA_COD", "t1")].preferred
     assert (tmp_path / rows[("TESTA_COD", "t1")].file).exists()
     assert not (DATA_DIR / "releases" / "TESTA_COD__t1.csv").exists()
+    second = content(tmp_path / "r2.txt", {"TESTA_COD": [2, 3]})
+    ok = runner.invoke(app, ["codelist", "import-release", str(second), "--version", "t2", "--source", "test",
+                             "--date", "2026-05-01", "--apply"])
+    assert ok.exit_code == 0, ok.output
+    assert {r.version for r in read_catalogue(catalogue) if r.cluster == "TESTA_COD" and r.preferred} == {"t2"}
+    back = runner.invoke(app, ["codelist", "restore", "t1"])
+    assert back.exit_code == 0, back.output
+    assert {r.version for r in read_catalogue(catalogue) if r.cluster == "TESTA_COD" and r.preferred} == {"t1"}
+    assert runner.invoke(app, ["codelist", "restore", "nope"]).exit_code != 0
 
 
 def test_readiness_changes_name_the_indicators_a_release_completes(tmp_path: Path) -> None:
