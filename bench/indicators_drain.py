@@ -109,10 +109,19 @@ async def main() -> None:
                                      headers={"Authorization": f"Bearer {token}"}) as client:
             practice = SyntheticPractice("A81001", args.patients, seed=1, history=args.history)
             t0 = time.perf_counter()
-            for batch in chunks(practice.patients(), 500):
+            people, skipped = [], set()
+            for p in practice.patients():
+                ends = p.get("deregistered_on")
+                if ends and (ends < p["date_of_birth"] or ends < p["registered_on"]):
+                    skipped.add(p["nhs_number"])  # registers refuses these dates (a generator fault)
+                else:
+                    people.append(p)
+            print(f"{len(skipped)} generated patients with impossible dates left out", flush=True)
+            for batch in chunks(people, 500):
                 (await client.put("/v1/practices/A81001/patients", json={"patients": batch})).raise_for_status()
             entries = 0
-            for batch in chunks(practice.entries(), 5000):
+            kept = (e for e in practice.entries() if e["nhs_number"] not in skipped)
+            for batch in chunks(kept, 5000):
                 (await client.post("/v1/practices/A81001/records", json={"entries": batch})).raise_for_status()
                 entries += len(batch)
         while await scalar(reg_url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
