@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,8 @@ from services.recall.settings import RecallSettings
 from shared.auth import mint_token
 
 CHUNK = 200
+# httpx logs every request URL at INFO; a lookup by name would put the name in the logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class NotifyError(Exception):
