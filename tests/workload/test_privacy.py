@@ -79,7 +79,8 @@ async def test_events_and_database_file_hold_no_nhs_number(
 
         events = await consume(broker.bootstrap, "workload.transfer.logged", ids)
         assert {e.data["item_id"] for e in events} == ids
-        assert len(events) == 4  # three logged, one status change
+        # Delivery is at least once (a relay may replay its retained outbox); consumers dedupe by event id.
+        assert len({e.id for e in events}) == 4  # three logged, one status change
         for event in events:
             raw = event.to_bytes().decode()
             assert NHS_NUMBER not in raw and SPACED not in raw
