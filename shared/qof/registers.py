@@ -10,12 +10,19 @@ Definitions reference clusters by their business-rule names. A cluster with no p
 invented: the register reports it in ``missing`` and is ``partial`` (a condition cannot be tested and is
 skipped, which is said to the user) or ``unavailable`` (no diagnosis codes at all).
 Source: PCD output descriptions (5 Dec 2024) and the v46 rule text quoted in QOF_RULES.md §2.
+
+Registers are defined per QOF year (1 April to 31 March): ``REGISTERS`` holds the definitions in force up to
+2025/26, and ``CHANGES`` the definitions a later year replaces (2026/27: asthma from age 5, the NDH register
+widened to previous gestational diabetes, the obesity register's ethnicity-adjusted threshold; reference
+``../shared/reference/qof-2026-27/README.md``). ``definitions_for(qof_year)`` gives a year's definitions,
+``qof_year_of(day)`` the year a date is in, and ``RegistersByYear`` evaluates a patient on any date with the
+definitions of the year containing it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -32,11 +39,17 @@ class Recent:
 
 @dataclass(frozen=True)
 class LatestValue:
-    """The latest value from ``clusters`` in the last ``months`` is at least ``minimum``."""
+    """The latest value from ``clusters`` in the last ``months`` is at least ``minimum``.
+
+    ``lowered_minimum`` applies instead to patients with a code from ``lowered_for`` (e.g. the ethnicity
+    clusters of the obesity register); while none of those clusters has a codelist it cannot be tested.
+    """
 
     clusters: tuple[str, ...]
     minimum: float
     months: int
+    lowered_minimum: float | None = None
+    lowered_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,7 @@ class RegisterDefinition:
         for r in self.requires:
             found |= set(r.clusters)
         if self.value_rule:
-            found |= set(self.value_rule.clusters)
+            found |= set(self.value_rule.clusters) | set(self.value_rule.lowered_for)
         return found | set(self.untested)
 
 
@@ -181,6 +194,70 @@ REGISTERS: tuple[RegisterDefinition, ...] = (
 )
 BY_ID = {r.id: r for r in REGISTERS}
 
+# South Asian, Chinese, other Asian, Middle Eastern, Black African or African-Caribbean family background
+# (OBES_REG wording), read onto the 2016 ethnicity clusters of the PCD mapping (v46): Indian, Pakistani,
+# Bangladeshi, Chinese, other Asian, Arab, African, Caribbean. The mapping of groups to clusters is a reading [U].
+OBESITY_LOWER_BMI_ETHNICITY = (
+    "ETH2016AI_COD",
+    "ETH2016AP_COD",
+    "ETH2016AB_COD",
+    "ETH2016AC_COD",
+    "ETH2016AO_COD",
+    "ETH2016OA_COD",
+    "ETH2016BA_COD",
+    "ETH2016BC_COD",
+)
+
+QOF_YEARS: tuple[str, ...] = ("2024-25", "2025-26", "2026-27")
+
+# Definitions a QOF year replaces, from that year on (later years inherit them unless they change again).
+CHANGES: dict[str, tuple[RegisterDefinition, ...]] = {
+    "2026-27": (
+        replace(
+            BY_ID["AST_REG"],
+            min_age=5,
+            notes="Aged at least 5 with asthma-related drug treatment in the preceding 12 months "
+            "(2026/27: the register starts at 5, was 6; AST014/AST015 renamed for it) [S]",
+        ),
+        replace(
+            BY_ID["NDH_REG"],
+            diagnosis=("NDH_COD", "IGT_COD", "PRD_COD", "GESTDIAB_COD"),
+            notes="Aged 18 or over with non-diabetic hyperglycaemia or previous gestational diabetes, "
+            "not on the diabetes register (2026/27: widened to previous gestational diabetes for NDH003) [S]",
+        ),
+        replace(
+            BY_ID["OB_REG"],
+            value_rule=LatestValue(
+                ("BMIVAL_COD",), 30.0, 12, lowered_minimum=27.5, lowered_for=OBESITY_LOWER_BMI_ETHNICITY
+            ),
+            notes="Aged 18 or over with BMI ≥ 30 in the last 12 months, or ≥ 27.5 for South Asian, Chinese, "
+            "other Asian, Middle Eastern, Black African or African-Caribbean family background "
+            "(2026/27, for OB004/OB005) [S, one source]; the ethnicity clusters are not yet public: "
+            "the lower threshold is not tested until they are",
+        ),
+    ),
+}
+
+
+def qof_year_of(day: date) -> str:
+    """The QOF year (1 April to 31 March) containing ``day``, as ``"2026-27"``."""
+    start = day.year if (day.month, day.day) >= (4, 1) else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def definitions_for(qof_year: str) -> tuple[RegisterDefinition, ...]:
+    """The register definitions in force in ``qof_year`` (``"2026-27"``): every change made up to that year.
+
+    A year before the first one held uses the earliest definitions; a year after the last, the latest.
+    """
+    if len(qof_year) != 7 or qof_year[4] != "-" or not (qof_year[:4] + qof_year[5:]).isdigit():
+        raise ValueError(f"QOF year {qof_year!r} is not of the form 2026-27")
+    current = dict(BY_ID)
+    for year in sorted(CHANGES):
+        if year <= qof_year:
+            current.update({d.id: d for d in CHANGES[year]})
+    return tuple(current[d.id] for d in REGISTERS)
+
 
 def availability(definition: RegisterDefinition, library: CodelistLibrary) -> RegisterAvailability:
     missing = tuple(sorted(c for c in definition.clusters() if not library.has(c)))
@@ -296,11 +373,14 @@ def _on_register(
     if d.value_rule:
         rule = d.value_rule
         newest = max((latest_value[c] for c in rule.clusters if c in latest_value), default=None)
+        minimum = rule.minimum
+        if rule.lowered_minimum is not None and any(c in latest for c in rule.lowered_for):
+            minimum = rule.lowered_minimum
         if (
             newest is None
             or newest[0] <= _months_before(on, rule.months)
             or newest[1] is None
-            or newest[1] < rule.minimum
+            or newest[1] < minimum
         ):
             return None
     return min(first[c] for c in d.diagnosis if c in first)
@@ -319,3 +399,30 @@ def compile_registers(
                 cluster_of.setdefault(code, set()).add(cluster)
     known = frozenset(c for d in definitions for c in d.clusters() if library.has(c))
     return CompiledRegisters(definitions, {k: frozenset(v) for k, v in cluster_of.items()}, available, known)
+
+
+class RegistersByYear:
+    """Every QOF year's register definitions compiled against one library; a date is evaluated with the
+    definitions of the year containing it (``compiled_on``)."""
+
+    def __init__(self, library: CodelistLibrary) -> None:
+        self._library = library
+        self._compiled: dict[tuple[str, ...], CompiledRegisters] = {}
+        self.by_year: dict[str, CompiledRegisters] = {y: self.for_year(y) for y in QOF_YEARS}
+        self.relevant_codes: frozenset[str] = frozenset().union(
+            *(c.relevant_codes for c in self.by_year.values())
+        )
+
+    def for_year(self, qof_year: str) -> CompiledRegisters:
+        definitions = definitions_for(qof_year)
+        key = tuple(repr(d) for d in definitions)
+        if key not in self._compiled:
+            self._compiled[key] = compile_registers(self._library, definitions)
+        return self._compiled[key]
+
+    def compiled_on(self, on: date) -> CompiledRegisters:
+        return self.for_year(qof_year_of(on))
+
+    def evaluate(self, events: Iterable[CodeEvent], date_of_birth: date, on: date) -> dict[str, date]:
+        """Registers the patient is on at ``on`` under the definitions of the QOF year containing ``on``."""
+        return self.compiled_on(on).evaluate(events, date_of_birth, on)

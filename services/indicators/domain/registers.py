@@ -30,6 +30,8 @@ from shared.qof.registers import (
     RegisterAvailability,
     RegisterDefinition,
     compile_registers,
+    definitions_for,
+    qof_year_of,
 )
 
 from .dates import age_in_years
@@ -110,12 +112,25 @@ class RegisterEvaluator:
     ``incomplete`` maps each register that cannot be fully tested with this library to the clusters it lacks
     (``availability`` holds the shared status: ``partial`` registers are evaluated without the untestable
     condition, ``unavailable`` ones never hold). Derived registers follow their parts.
+
+    ``qof_year`` (``"2026-27"``) takes that year's definitions (``shared.qof.registers.definitions_for``): a
+    rule set's registers are those of its own year. Without it (and without ``rules``), the definitions in
+    force up to 2025/26.
     """
 
     def __init__(
-        self, library: CodelistLibrary, rules: Iterable[RegisterDefinition] | None = None
+        self,
+        library: CodelistLibrary,
+        rules: Iterable[RegisterDefinition] | None = None,
+        *,
+        qof_year: str | None = None,
     ) -> None:
-        self.rules: tuple[RegisterDefinition, ...] = tuple(REGISTERS if rules is None else rules)
+        if rules is not None and qof_year is not None:
+            raise ValueError("give either rules or qof_year, not both")
+        if rules is None:
+            rules = definitions_for(qof_year) if qof_year else REGISTERS
+        self.qof_year = qof_year
+        self.rules: tuple[RegisterDefinition, ...] = tuple(rules)
         self.compiled: CompiledRegisters = compile_registers(library, self.rules)
         self.availability: dict[str, RegisterAvailability] = dict(self.compiled.available)
         self.incomplete: dict[str, list[str]] = {
@@ -142,12 +157,14 @@ def registers_for(
     library: CodelistLibrary,
     *,
     evaluator: RegisterEvaluator | None = None,
+    qof_year: str | None = None,
 ) -> frozenset[str]:
-    """Register ids the patient is on at ``on_date`` from their coded entries (``evaluator`` to reuse).
+    """Register ids the patient is on at ``on_date`` from their coded entries (``evaluator`` to reuse;
+    ``qof_year`` for that year's definitions, by default the year containing ``on_date``).
 
     Sex is not known here, so ``CS_REG`` is never derived; use ``RegisterEvaluator.registers`` with a
     :class:`PatientRecord` for that.
     """
-    ev = evaluator or RegisterEvaluator(library)
+    ev = evaluator or RegisterEvaluator(library, qof_year=qof_year or qof_year_of(on_date))
     patient = PatientRecord("-", dob, "U", dob, events=tuple(patient_events))
     return ev.registers(patient, on_date)

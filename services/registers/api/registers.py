@@ -20,7 +20,7 @@ from services.registers.store.registers import (
 )
 from shared.audit import audit
 from shared.problems import not_found
-from shared.qof.registers import BY_ID, REGISTERS
+from shared.qof.registers import BY_ID, qof_year_of
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/practices/{ods}/registers", tags=["registers"])
@@ -42,6 +42,7 @@ class RegisterSize(BaseModel):
 class RegistersOut(BaseModel):
     practice: str
     as_of: date
+    qof_year: str = Field(description="The QOF year whose register definitions were used (the year containing as_of)")
     list_size: int
     national_year: str = "2020-21"
     registers: list[RegisterSize]
@@ -80,9 +81,11 @@ async def register_sizes(
                 for reg in regs:
                     sizes[reg] = sizes.get(reg, 0) + 1
     national = national_prevalence()
+    year = qof_year_of(as_of)
+    compiled = kb.registers.for_year(year)
     out = []
-    for d in REGISTERS:
-        avail = kb.registers.available[d.id]
+    for d in compiled.definitions:
+        avail = compiled.available[d.id]
         nat = national.get(d.prevalence_group)
         n = sizes.get(d.id, 0)
         out.append(
@@ -99,7 +102,7 @@ async def register_sizes(
                 notes=d.notes,
             )
         )
-    return RegistersOut(practice=practice, as_of=as_of, list_size=size, registers=out)
+    return RegistersOut(practice=practice, as_of=as_of, qof_year=year, list_size=size, registers=out)
 
 
 @router.get("/{register_id}/patients", response_model=RegisterPatientsOut, summary="Patients on a register")

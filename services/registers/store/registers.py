@@ -95,7 +95,7 @@ async def compute_memberships(
         for i in range(0, len(wanted), CHUNK):
             for r in await session.execute(entry_q.where(CodedEntry.patient_id.in_(wanted[i : i + CHUNK]))):
                 history[r.patient_id].append(CodeEvent(r.code, r.effective_date, r.value))
-    compiled = knowledge.registers
+    compiled = knowledge.registers_on(on)
     return {pid: compiled.evaluate(history.get(pid, ()), dob, on) for pid, dob in patients.items()}
 
 
