@@ -6,15 +6,17 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from services.indicators.api import achievement, benchmarks, exports, manage, rulesets, worklists
 from services.indicators.events import after_batch, after_unit, handlers
 from services.indicators.service.evaluation import rescore_pending
 from services.indicators.service.freshness import Watcher
 from services.indicators.service.jobs import start_daily_refresh, start_recompute_sweeper, stop_daily_refresh
-from services.indicators.service.kernel import Kernel
+from services.indicators.service.kernel import Kernel, NoRuleSetForDate
 from services.indicators.store.models import events
+from shared.problems import invalid, problem_response
 from shared.service import ServiceSpec, create_service_app
 from shared.settings import ServiceSettings, settings_for
 
@@ -52,6 +54,14 @@ def create_app(
     )
     app = create_service_app(spec, settings or settings_for(SERVICE))
     app.state.kernel = kern
+
+    @app.exception_handler(NoRuleSetForDate)
+    async def _no_ruleset(request: Request, exc: NoRuleSetForDate) -> JSONResponse:
+        field = "on" if "on" in request.query_params else "today"
+        reason = f"{exc.message}; rule sets exist for {', '.join(exc.years)}"
+        return problem_response(invalid([{"field": field, "reason": reason, "location": "query"}],
+                                        "No rule set covers this date"), request)
+
     return app
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.evaluation import refresh, rescore_pending
@@ -22,7 +22,6 @@ from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import (
     CODED_EVENTS,
     PATIENTS,
-    REGISTER_MEMBERS,
     CodedEvent,
 )
 from services.indicators.store.state import SEX
@@ -119,25 +118,8 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
 
     async def on_register(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, RegisterChanged)
-        t = REGISTER_MEMBERS
-        if payload.on_register:
-            await upsert(
-                session,
-                t,
-                [
-                    {
-                        "patient_id": payload.patient_id,
-                        "register_id": payload.register_id,
-                        "practice_ods": payload.practice_ods,
-                        "as_of": payload.as_of,
-                    }
-                ],
-                ("patient_id", "register_id"),
-            )
-        else:
-            await session.execute(
-                delete(t).where(t.c.patient_id == payload.patient_id, t.c.register_id == payload.register_id)
-            )
+        # Membership is derived here from the dated record at the date scored; the announcement (made as of
+        # the registers service's today) only says the patient's record or age moved.
         touch(session, payload.practice_ods, payload.patient_id)
 
     return {

@@ -25,7 +25,11 @@ from shared.service import RuntimeDep
 router = APIRouter(prefix="/v1/practices/{ods}", tags=["achievement"])
 
 View = Literal["today", "year-end"]
-OnQuery = Annotated[date | None, Query(description="Achievement date (default today, clamped to the QOF year)")]
+OnQuery = Annotated[
+    date | None,
+    Query(description="Achievement date (default today), scored on the QOF rule set of its year; a date no rule "
+          "set covers is a 422 naming the years that exist"),
+]
 ViewQuery = Annotated[View, Query(description="today: how am I doing now; year-end: at the PPED (31 March)")]
 
 

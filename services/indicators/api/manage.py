@@ -137,7 +137,9 @@ async def put_attestation(
         await publish_aggregates(s, kernel, practice, contract, full=False, out=payloads)
         await enqueue(s, rt.tables, payloads, source="/services/indicators")
         await audit(s, audit_log, principal, "attestation.set", iid, practice=practice)
-        a = await achievement(s, kernel, practice, contract=contract)
+        # evidence for a closed year is scored at that year's end (a closed year is asked for explicitly)
+        closed = rs.settings.pped < kernel.today()
+        a = await achievement(s, kernel, practice, contract=contract, on=rs.settings.pped if closed else None)
     rt.events_written()
     r = a.result(iid)
     assert r is not None

@@ -132,8 +132,15 @@ class AchievementOut(BaseModel):
     ruleset: str
     local_scheme: str | None
     view: str = Field(description="today | year-end | on")
+    qof_year: str = Field(description="The QOF year scored, e.g. 2025/26 (1 April 2025 to 31 March 2026)")
+    year_closed: bool = Field(description="True when that year's end (PPED) is before today")
+    note: str = Field("", description="What the answer must say, e.g. that no rule set covers today's year")
     achievement_date: date
     pped: date
+    register_sizes: dict[str, int] = Field(
+        description="Patients on each register on the achievement date, derived from the dated record "
+        "(the registers service's GET registers?on= gives the same)"
+    )
     list_size: int = Field(description="Patients registered on the achievement date (the CPI list size)")
     cpi: float
     source: str = Field(description="stored (kept current from events) or live (computed for this date)")
@@ -173,8 +180,12 @@ def achievement_out(a: Achievement) -> AchievementOut:
         ruleset=rs.ruleset_id,
         local_scheme=rs.local_scheme_id,
         view=a.period.view,
+        qof_year=a.period.qof_year,
+        year_closed=a.period.closed,
+        note=a.period.note,
         achievement_date=a.period.achievement_date,
         pped=a.period.pped,
+        register_sizes=dict(sorted(a.figures.by_register.items())),
         list_size=a.figures.list_size,
         cpi=round(cpi, 4),
         source=a.source,

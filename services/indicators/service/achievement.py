@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.indicators.domain import IndicatorsError, apdf, cpi
 from services.indicators.service.evaluation import (
     THREAD_ABOVE,
+    Held,
     attestations_of,
+    contract_on,
     evaluate,
     periods,
     practice_figures,
@@ -57,22 +59,23 @@ async def achievement(
     view: str = "today",
     contract: ContractChoice | None = None,
 ) -> Achievement:
-    contract = contract or await contract_of(session, practice, kernel)
+    contract = contract_on(kernel, contract or await contract_of(session, practice, kernel), on or kernel.today())
     period_of = periods(kernel, contract, on=on, view=view)
     period = period_of[contract.ruleset_id]
     stored = await stored_date(session, practice)
+    held: dict[date, Held] = {}
     if stored is None or stored == period.achievement_date:
         counts = await outcome_counts(session, practice)
         source = "stored"
     else:
         patients = await load_patients(session, practice, kernel)
         if len(patients) > THREAD_ABOVE:
-            pairs = await asyncio.to_thread(evaluate, kernel, contract, patients, period_of)
+            pairs = await asyncio.to_thread(evaluate, kernel, contract, patients, period_of, held)
         else:
-            pairs = evaluate(kernel, contract, patients, period_of)
+            pairs = evaluate(kernel, contract, patients, period_of, held)
         counts = count_outcomes(pairs)
         source = "live"
-    figs = await practice_figures(session, kernel, practice, period.achievement_date)
+    figs = await practice_figures(session, kernel, practice, period.achievement_date, held.get(period.achievement_date))
     indicators = contract_indicators(kernel, practice, contract.ruleset_id, contract.local_scheme_id)
     results = score_all(kernel, indicators, counts, figs, await attestations_of(session, practice))
     return Achievement(practice, contract, period, figs, results, source, await freshness(session, practice))

@@ -37,7 +37,9 @@ from services.indicators.store.state import (
     list_size,
     load_patients,
     outcome_counts,
+    reflag_relevant,
     register_sizes,
+    replace_memberships,
     replace_outcomes,
     stored_outcomes,
 )
@@ -98,6 +100,20 @@ def gap_json(g: Gap | None) -> dict[str, Any] | None:
     }
 
 
+def contract_on(kernel: Kernel, contract: ContractChoice, day: date) -> ContractChoice:
+    """The contract for the QOF year containing ``day``: on 1 April a practice moves to that year's rule set
+    on its own where one exists (a local scheme goes with it only when it covers ``day``). With no rule set
+    for that year the recorded contract stays, and its period says so (``Kernel.period``)."""
+    rid = kernel.qof_ruleset_for(day)
+    if rid is None or rid == contract.ruleset_id:
+        return contract
+    local = contract.local_scheme_id
+    if local is not None:
+        s = kernel.ruleset(local).settings
+        local = local if s.start <= day <= s.pped else None
+    return ContractChoice(rid, local, contract.stored)
+
+
 def contract_engines(kernel: Kernel, contract: ContractChoice) -> list[tuple[str, frozenset[str]]]:
     """(rule set id, indicator ids it is paid on) for the contract's QOF year and local scheme."""
     qof = kernel.ruleset(contract.ruleset_id)
@@ -111,16 +127,46 @@ def contract_engines(kernel: Kernel, contract: ContractChoice) -> list[tuple[str
     return out
 
 
+Held = dict[str, frozenset[str]]  # patient id -> shared register ids on one date
+
+
+def memberships(kernel: Kernel, patients: Sequence[PatientRecord], day: date) -> Held:
+    """Each patient registered on ``day`` with the registers they are on that day, from the dated record."""
+    return {p.patient_id: kernel.registers_on(p, day) for p in patients if p.is_registered_on(day)}
+
+
+def register_counts(held: Held) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for regs in held.values():
+        for reg in regs:
+            sizes[reg] = sizes.get(reg, 0) + 1
+    return sizes
+
+
 def evaluate(
-    kernel: Kernel, contract: ContractChoice, patients: Sequence[PatientRecord], period_of: dict[str, Period]
+    kernel: Kernel,
+    contract: ContractChoice,
+    patients: Sequence[PatientRecord],
+    period_of: dict[str, Period],
+    held: dict[date, Held] | None = None,
 ) -> list[tuple[str, PatientOutcome]]:
+    """Outcomes under each rule set of the contract, registers derived at its achievement date (``held``
+    collects the memberships per date, for the register sizes)."""
     out: list[tuple[str, PatientOutcome]] = []
+    by_day: dict[date, Held] = {} if held is None else held
     for rid, wanted in contract_engines(kernel, contract):
         engine, period = kernel.engine(rid), period_of[rid]
+        day = period.achievement_date
+        on_day = by_day.get(day)
+        if on_day is None:
+            on_day = by_day[day] = memberships(kernel, patients, day)
         for p in patients:
+            regs = on_day.get(p.patient_id)
+            if regs is None:  # not registered on the day: no outcome
+                continue
             out.extend(
                 (rid, o)
-                for o in engine.evaluate(p, period.achievement_date, pped=period.pped)
+                for o in engine.evaluate(p, day, pped=period.pped, registers=regs)
                 if o.indicator_id in wanted
             )
     return out
@@ -132,8 +178,15 @@ def periods(
     return {rid: kernel.period(kernel.ruleset(rid), on=on, view=view) for rid, _ in contract_engines(kernel, contract)}
 
 
-async def practice_figures(session: AsyncSession, kernel: Kernel, practice: str, day: date) -> PracticeFigures:
-    return figures(kernel, day, await list_size(session, practice, day), await register_sizes(session, practice, day))
+async def practice_figures(
+    session: AsyncSession, kernel: Kernel, practice: str, day: date, held: Held | None = None
+) -> PracticeFigures:
+    """List size and register sizes on ``day``: from ``held`` (memberships derived for that day), else from
+    the memberships stored at the last evaluation when they are for that day, else derived from the record."""
+    sizes = register_counts(held) if held is not None else await register_sizes(session, practice, day)
+    if sizes is None:
+        sizes = register_counts(memberships(kernel, await load_patients(session, practice, kernel), day))
+    return figures(kernel, day, await list_size(session, practice, day), sizes)
 
 
 async def attestations_of(session: AsyncSession, practice: str) -> dict[tuple[str, str], AttestationEvidence]:
@@ -173,13 +226,18 @@ async def refresh(
     With ``defer_aggregates`` the practice is only marked for re-scoring (:func:`rescore_pending` does it once
     for a whole batch of consumed events); outcomes and gap events are still written here."""
     ids = None if patient_ids is None else sorted(set(patient_ids))
-    contract = await contract_of(session, practice, kernel)
+    contract = contract_on(kernel, await contract_of(session, practice, kernel), kernel.today())
     period_of = periods(kernel, contract)
+    if ids is None:  # entries stored before a rule or register definition read their code
+        await reflag_relevant(session, practice, kernel.relevant_codes)
     patients = await load_patients(session, practice, kernel, ids)
+    held: dict[date, Held] = {}
     if len(patients) > THREAD_ABOVE:
-        pairs = await asyncio.to_thread(evaluate, kernel, contract, patients, period_of)
+        pairs = await asyncio.to_thread(evaluate, kernel, contract, patients, period_of, held)
     else:
-        pairs = evaluate(kernel, contract, patients, period_of)
+        pairs = evaluate(kernel, contract, patients, period_of, held)
+    day = period_of[contract.ruleset_id].achievement_date
+    await replace_memberships(session, practice, ids, day, held.get(day) or memberships(kernel, patients, day))
     rows: list[dict[str, Any]] = [
         {
             "patient_id": o.patient_id,
@@ -262,6 +320,7 @@ async def publish_aggregates(
     out: list[EventPayload],
 ) -> int:
     """Re-score from the stored outcomes; store and announce the indicators whose aggregates moved."""
+    contract = contract_on(kernel, contract, kernel.today())
     day = periods(kernel, contract)[contract.ruleset_id].achievement_date
     results = await score_counts(session, kernel, practice, contract, await outcome_counts(session, practice), day)
     st = INDICATOR_STATE

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.indicators.service.evaluation import refresh
+from services.indicators.service.evaluation import contract_on, refresh
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import IndicatorState, Patient, RecomputeJob
 from services.indicators.store.state import contract_of, reflag_relevant
@@ -72,7 +72,7 @@ async def refresh_stale(sessions: async_sessionmaker[AsyncSession], kernel: Kern
     done = 0
     for practice, stored in rows:
         async with sessions() as s, s.begin():
-            contract = await contract_of(s, practice, kernel)
+            contract = contract_on(kernel, await contract_of(s, practice, kernel), kernel.today())
             current = kernel.period(kernel.ruleset(contract.ruleset_id)).achievement_date
             if stored == current:
                 continue

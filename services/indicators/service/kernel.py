@@ -1,13 +1,16 @@
 """What the service compiles once at startup: every rule set against the codelist library.
 
-``Kernel`` holds the compiled rule sets, the set of codes any of them reads (coded events carrying other codes
-are stored but never loaded for evaluation), the prevalence group of each register (for the APDF) and the
-service clock (tests pin it).
+``Kernel`` holds the compiled rule sets, the shared register definitions compiled against the same library,
+the set of codes any of them reads (coded events carrying other codes are stored but never loaded for
+evaluation), the prevalence group of each register (for the APDF) and the service clock (tests pin it).
+
+Register membership is derived here from the patient's dated record as of the date being scored (see
+``docs/indicators.md``, "Point in time"), never taken from the registers service's current state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +21,9 @@ from services.indicators.domain import (
     compile_ruleset,
     load_ruleset,
 )
-from services.indicators.domain.errors import UnknownRuleSet, did_you_mean
+from services.indicators.domain.errors import IndicatorsError, UnknownRuleSet, did_you_mean
+from services.indicators.domain.records import PatientRecord
+from services.indicators.domain.registers import RegisterEvaluator
 from shared.codelists import CodelistLibrary, default_library
 from shared.qof.registers import REGISTERS
 
@@ -27,11 +32,34 @@ DEFAULT_RULESET = "qof-2025-26"
 
 @dataclass(frozen=True)
 class Period:
-    """The dates one evaluation runs on: the achievement date and the rule set's payment period end."""
+    """The dates one evaluation runs on: the achievement date and the rule set's payment period end, the QOF
+    year they belong to, whether that year is closed (its PPED is before today) and what the answer must say
+    (``note``: e.g. that no rule set covers today's year)."""
 
     achievement_date: date
     pped: date
     view: str  # today | year-end | on
+    qof_year: str = ""
+    closed: bool = False
+    note: str = ""
+
+
+def qof_year_label(day: date) -> str:
+    """The QOF year (1 April to 31 March) containing ``day``, e.g. ``2026/27``."""
+    first = day.year if day.month >= 4 else day.year - 1
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
+class NoRuleSetForDate(IndicatorsError):
+    """A date no QOF rule set covers: never clamped into another year."""
+
+    def __init__(self, day: date, years: list[str]) -> None:
+        self.day = day
+        self.years = years
+        super().__init__(
+            f"no rule set covers {day.isoformat()} (QOF year {qof_year_label(day)})",
+            hint=f"rule sets exist for {', '.join(years)}",
+        )
 
 
 class Kernel:
@@ -48,7 +76,11 @@ class Kernel:
         self.engines: dict[str, CompiledRuleSet] = {
             rid: compile_ruleset(load_ruleset(rid), self.library) for rid in available_rulesets()
         }
-        self.relevant_codes: frozenset[str] = frozenset().union(*(e.codes for e in self.engines.values()))
+        self.register_rules = RegisterEvaluator(self.library)
+        # every code a rule or a register definition reads (resolution codes included)
+        self.relevant_codes: frozenset[str] = frozenset().union(
+            self.register_rules.compiled.relevant_codes, *(e.codes for e in self.engines.values())
+        )
         # prevalence group (national table) -> the registers service's register for it
         self.group_register: dict[str, str] = {}
         for d in REGISTERS:
@@ -66,16 +98,49 @@ class Kernel:
             )
         return engine
 
-    @staticmethod
-    def engine_registers(stored: Iterable[str]) -> frozenset[str]:
-        """Register ids as held by the registers service (both use ``shared.qof.registers``); the engine adds
+    def registers_on(self, patient: PatientRecord, day: date) -> frozenset[str]:
+        """Shared register ids the patient is on at ``day``, from their dated record (the registers service
+        evaluates the same definitions); none when not registered with the practice that day. The engine adds
         the derived ones (CHOL_REG, SMOK1_REG, CS_REG, ...) itself."""
-        return frozenset(stored)
+        if not patient.is_registered_on(day):
+            return frozenset()
+        return frozenset(self.register_rules.diagnosed(patient.events, patient.date_of_birth, day))
+
+    def qof_years(self) -> list[str]:
+        """The QOF years a rule set exists for, e.g. ``["2024/25 (qof-2024-25)", ...]``."""
+        return [
+            f"{qof_year_label(e.ruleset.settings.start)} ({rid})"
+            for rid, e in sorted(self.engines.items())
+            if e.ruleset.kind == "qof"
+        ]
+
+    def qof_ruleset_for(self, day: date) -> str | None:
+        """The QOF rule set whose year contains ``day`` (None: no rule set for that year)."""
+        for rid, e in sorted(self.engines.items()):
+            s = e.ruleset.settings
+            if e.ruleset.kind == "qof" and s.start <= day <= s.pped:
+                return rid
+        return None
 
     def period(self, ruleset: RuleSet, *, on: date | None = None, view: str = "today") -> Period:
-        """``today`` clamps the service date into the rule set's year; ``year-end`` is its PPED."""
+        """``on``: that date, which must lie in the rule set's year (else :class:`NoRuleSetForDate`);
+        ``today``: the service date, or, when the rule set's year does not contain it (no rule set for the
+        current year), that year's end with a note saying so; ``year-end``: the rule set's PPED."""
         s = ruleset.settings
+        today = self.today()
+        year, closed = qof_year_label(s.start), s.pped < today
+        if on is not None:
+            if not s.start <= on <= s.pped:
+                raise NoRuleSetForDate(on, self.qof_years())
+            return Period(on, s.pped, "on", year, closed)
         if view == "year-end":
-            return Period(s.pped, s.pped, "year-end")
-        day = on or self.today()
-        return Period(min(max(day, s.start), s.pped), s.pped, "on" if on else "today")
+            return Period(s.pped, s.pped, "year-end", year, closed)
+        if s.start <= today <= s.pped:
+            return Period(today, s.pped, "today", year, closed)
+        shown = s.pped if today > s.pped else s.start
+        note = (
+            f"no rule set for QOF year {qof_year_label(today)} (today {today.isoformat()}): showing QOF "
+            f"{year} ({ruleset.id}) on {shown.isoformat()}{', a closed year' if closed else ''}; "
+            f"rule sets exist for {', '.join(self.qof_years())}"
+        )
+        return Period(shown, s.pped, "today", year, closed, note)

@@ -71,6 +71,7 @@ class PracticeFigures:
     achievement_date: date
     list_size: int
     register_sizes: Mapping[str, int] = field(default_factory=dict)  # prevalence group -> register size
+    by_register: Mapping[str, int] = field(default_factory=dict)  # register id -> members on the date
 
     def context(self) -> PracticeContext:
         return PracticeContext(list_size=self.list_size, register_sizes=dict(self.register_sizes))
@@ -78,7 +79,7 @@ class PracticeFigures:
 
 def figures(kernel: Kernel, day: date, list_size: int, by_register: Mapping[str, int]) -> PracticeFigures:
     groups = {g: by_register.get(reg, 0) for g, reg in kernel.group_register.items()}
-    return PracticeFigures(day, list_size, groups)
+    return PracticeFigures(day, list_size, groups, dict(by_register))
 
 
 def count_outcomes(pairs: Iterable[tuple[str, PatientOutcome]]) -> Counts:

@@ -54,7 +54,8 @@ class CodedEvent(Base):
 
 
 class RegisterMember(Base):
-    """Register membership as announced by ``register.changed``, keyed by the registers service's ids."""
+    """Register membership derived from the dated record at the achievement date of the last evaluation
+    (``as_of``), keyed by the registers service's ids: what the stored register sizes are counted from."""
 
     __tablename__ = "register_members"
     __table_args__ = (Index("ix_register_members_practice", "practice_ods", "register_id"),)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.domain import CodedEvent as DomainEvent
@@ -59,47 +59,74 @@ async def list_size(session: AsyncSession, practice: str, day: date) -> int:
     return int(await session.scalar(q) or 0)
 
 
-async def register_sizes(session: AsyncSession, practice: str, day: date) -> dict[str, int]:
-    """Registers service id -> members registered on ``day``."""
+async def register_sizes(session: AsyncSession, practice: str, day: date) -> dict[str, int] | None:
+    """Registers service id -> members on ``day``, from the memberships stored by the last evaluation; None
+    when those are not all for ``day`` (the caller derives them from the record instead)."""
+    rc = REGISTER_MEMBERS.c
+    other = await session.scalar(
+        select(func.count()).select_from(RegisterMember).where(rc.practice_ods == practice, rc.as_of != day)
+    )
+    if other:
+        return None
     q = (
-        select(RegisterMember.register_id, func.count())
-        .join(Patient, Patient.patient_id == RegisterMember.patient_id)
-        .where(RegisterMember.practice_ods == practice, registered_on(day))
-        .group_by(RegisterMember.register_id)
+        select(rc.register_id, func.count())
+        .where(rc.practice_ods == practice, rc.as_of == day)
+        .group_by(rc.register_id)
     )
     return {r[0]: int(r[1]) for r in await session.execute(q)}
+
+
+async def _delete_patients(session: AsyncSession, t: Table, practice: str, patient_ids: Iterable[str] | None) -> None:
+    """Delete the rows of these patients (all the practice's when None) from a per-patient table."""
+    if patient_ids is None:
+        await session.execute(delete(t).where(t.c.practice_ods == practice))
+    else:
+        ids = sorted(set(patient_ids))
+        for i in range(0, len(ids), CHUNK):
+            await session.execute(delete(t).where(t.c.patient_id.in_(ids[i : i + CHUNK])))
+
+
+async def replace_memberships(
+    session: AsyncSession, practice: str, patient_ids: Iterable[str] | None, day: date,
+    held: dict[str, frozenset[str]],
+) -> None:
+    """Store the register memberships derived for these patients (all when None) at ``day``."""
+    t = REGISTER_MEMBERS
+    await _delete_patients(session, t, practice, patient_ids)
+    rows = [
+        {"patient_id": pid, "register_id": reg, "practice_ods": practice, "as_of": day}
+        for pid, regs in sorted(held.items())
+        for reg in sorted(regs)
+    ]
+    await bulk_insert(session, t, rows)
 
 
 async def load_patients(
     session: AsyncSession, practice: str, kernel: Kernel, patient_ids: Iterable[str] | None = None
 ) -> list[PatientRecord]:
-    """Patients of the practice (all, or these) with their live relevant coded events and registers."""
-    pc, ec, rc = PATIENTS.c, CODED_EVENTS.c, REGISTER_MEMBERS.c
+    """Patients of the practice (all, or these) with their live relevant coded events and registration dates.
+
+    Register membership is not read here: it depends on the date scored (``Kernel.registers_on``)."""
+    pc, ec = PATIENTS.c, CODED_EVENTS.c
     ids = sorted(set(patient_ids)) if patient_ids is not None else None
     people: list[Any] = []
     events: dict[str, list[DomainEvent]] = defaultdict(list)
-    regs: dict[str, set[str]] = defaultdict(set)
     pq = select(pc.patient_id, pc.date_of_birth, pc.sex, pc.registered_on, pc.deregistered_on, pc.died_on)
     eq = select(ec.patient_id, ec.code, ec.effective_date, ec.value).where(
         ec.relevant.is_(True), ec.retracted.is_(False)
     )
-    rq = select(rc.patient_id, rc.register_id)
     # Given patient ids (the practice's own, from its events) are the only filter: with the practice as well,
     # a planner may read the practice's whole record through its practice index instead of probing each id.
     if ids is None:
         people = list(await session.execute(pq.where(pc.practice_ods == practice)))
         for pid, code, day, value in await session.execute(eq.where(ec.practice_ods == practice)):
             events[pid].append(DomainEvent(code, day, value))
-        for pid, reg in await session.execute(rq.where(rc.practice_ods == practice)):
-            regs[pid].add(reg)
     else:
         for i in range(0, len(ids), CHUNK):
             part = ids[i : i + CHUNK]
             people.extend(await session.execute(pq.where(pc.patient_id.in_(part))))
             for pid, code, day, value in await session.execute(eq.where(ec.patient_id.in_(part))):
                 events[pid].append(DomainEvent(code, day, value))
-            for pid, reg in await session.execute(rq.where(rc.patient_id.in_(part))):
-                regs[pid].add(reg)
     out = []
     for pid, dob, sex, reg_on, dereg, died in people:
         try:
@@ -111,8 +138,7 @@ async def load_patients(
                     max(reg_on, dob),
                     dereg,
                     died,  # type: ignore[arg-type]
-                    kernel.engine_registers(regs.get(pid, ())),
-                    tuple(events.get(pid, ())),
+                    events=tuple(events.get(pid, ())),
                 )
             )
         except InvalidRecord:
@@ -160,12 +186,7 @@ async def replace_outcomes(
     session: AsyncSession, practice: str, patient_ids: Iterable[str] | None, rows: Sequence[dict[str, Any]]
 ) -> None:
     t = OUTCOMES
-    if patient_ids is None:
-        await session.execute(delete(t).where(t.c.practice_ods == practice))
-    else:
-        ids = sorted(set(patient_ids))
-        for i in range(0, len(ids), CHUNK):
-            await session.execute(delete(t).where(t.c.patient_id.in_(ids[i : i + CHUNK])))
+    await _delete_patients(session, t, practice, patient_ids)
     if rows and session.bind is not None and session.bind.dialect.name == "postgresql":
         # COPY hands JSON to the server as text
         rows = [{**r, "trace": json.dumps(r["trace"]), "gap": None if r["gap"] is None else json.dumps(r["gap"])}

@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from services.indicators.store.models import IndicatorState, Outcome
 from tests.indicators.service.helpers import (
+    DM,
+    DMRES,
     HBA1C,
     PRACTICE,
     deliver,
@@ -51,8 +53,9 @@ async def test_events_drive_outcomes_gaps_and_aggregates(database_url: str) -> N
         await deliver(app, recorded("p1", ("p1-a1c", HBA1C, date(2025, 11, 2), 50.0)))
         assert (await _outcomes(app, "p1"))["DM020"][0] == "numerator"
 
-        # Leaving the register removes the patient from DM indicators.
-        await deliver(app, on_register("p1", on=False))
+        # "Latest diabetes diagnosis not followed by a later resolved code": a DMRES_COD entry takes the
+        # patient off the diabetes register, and so out of the DM indicators.
+        await deliver(app, recorded("p1", ("p1-res", DMRES, date(2025, 12, 1), None)))
         assert "DM020" not in await _outcomes(app, "p1")
 
         body = (await client.get(f"/v1/practices/{PRACTICE}/achievement", headers=headers)).json()
@@ -61,7 +64,8 @@ async def test_events_drive_outcomes_gaps_and_aggregates(database_url: str) -> N
 
 async def test_events_before_the_patient_are_kept_until_it_arrives(database_url: str) -> None:
     async with indicators_app(database_url) as (app, _client, _headers):
-        await deliver(app, recorded("late", ("late-a1c", HBA1C, date(2025, 12, 1), 48.0)),
+        await deliver(app, recorded("late", ("late-dx", DM, date(2015, 6, 1), None),
+                                    ("late-a1c", HBA1C, date(2025, 12, 1), 48.0)),
                       on_register("late"))
         assert await _outcomes(app, "late") == {}
         await deliver(app, registered("late"))
