@@ -23,9 +23,8 @@ from services.indicators.domain import (
 )
 from services.indicators.domain.errors import IndicatorsError, UnknownRuleSet, did_you_mean
 from services.indicators.domain.records import PatientRecord
-from services.indicators.domain.registers import RegisterEvaluator
 from shared.codelists import CodelistLibrary, default_library
-from shared.qof.registers import REGISTERS
+from shared.qof.registers import REGISTERS, CodeEvent, RegistersByYear, qof_year_of
 
 DEFAULT_RULESET = "qof-2025-26"
 
@@ -46,8 +45,7 @@ class Period:
 
 def qof_year_label(day: date) -> str:
     """The QOF year (1 April to 31 March) containing ``day``, e.g. ``2026/27``."""
-    first = day.year if day.month >= 4 else day.year - 1
-    return f"{first}/{(first + 1) % 100:02d}"
+    return qof_year_of(day).replace("-", "/")
 
 
 class NoRuleSetForDate(IndicatorsError):
@@ -76,10 +74,11 @@ class Kernel:
         self.engines: dict[str, CompiledRuleSet] = {
             rid: compile_ruleset(load_ruleset(rid), self.library) for rid in available_rulesets()
         }
-        self.register_rules = RegisterEvaluator(self.library)
+        # each QOF year's register definitions, as the registers service evaluates them
+        self.register_rules = RegistersByYear(self.library)
         # every code a rule or a register definition reads (resolution codes included)
         self.relevant_codes: frozenset[str] = frozenset().union(
-            self.register_rules.compiled.relevant_codes, *(e.codes for e in self.engines.values())
+            self.register_rules.relevant_codes, *(e.codes for e in self.engines.values())
         )
         # prevalence group (national table) -> the registers service's register for it
         self.group_register: dict[str, str] = {}
@@ -99,12 +98,14 @@ class Kernel:
         return engine
 
     def registers_on(self, patient: PatientRecord, day: date) -> frozenset[str]:
-        """Shared register ids the patient is on at ``day``, from their dated record (the registers service
-        evaluates the same definitions); none when not registered with the practice that day. The engine adds
-        the derived ones (CHOL_REG, SMOK1_REG, CS_REG, ...) itself."""
+        """Shared register ids the patient is on at ``day``, from their dated record, under the definitions of
+        the QOF year containing ``day`` (the registers service evaluates the same ones); none when not
+        registered with the practice that day. The engine adds the derived ones (CHOL_REG, SMOK1_REG, CS_REG,
+        ...) itself."""
         if not patient.is_registered_on(day):
             return frozenset()
-        return frozenset(self.register_rules.diagnosed(patient.events, patient.date_of_birth, day))
+        events = (CodeEvent(e.code, e.date, e.value) for e in patient.events)
+        return frozenset(self.register_rules.evaluate(events, patient.date_of_birth, day))
 
     def qof_years(self) -> list[str]:
         """The QOF years a rule set exists for, e.g. ``["2024/25 (qof-2024-25)", ...]``."""
