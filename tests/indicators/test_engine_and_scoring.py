@@ -70,7 +70,7 @@ def test_rule_sets_load_with_expected_totals():
 
 def test_errors_carry_hints():
     with pytest.raises(UnknownRuleSet, match="did you mean 'qof-2025-26'"):
-        load_ruleset("qof-2025-27")
+        load_ruleset("qof-2025-2")
     bad = {
         "id": "x",
         "inherits": "qof-2024-25",

@@ -7,6 +7,7 @@ adds only what the indicator populations need on top of them, as *derived* regis
 
 * ``CHOL_REG``: CHD, PAD, stroke/TIA, or CKD G3a-G5 aged >= 18 (CKD_REG already carries the age limit);
 * ``CHOL2_REG``: CHD, PAD, stroke or TIA;
+* ``CD_REG``: CHD or stroke/TIA (the 2026/27 cardiovascular-disease BP indicators CD001/CD002);
 * ``SMOK1_REG``: a comorbidity of CHD, PAD, stroke/TIA, hypertension, diabetes, COPD, asthma, CKD or SMI;
 * ``SMOK2_REG``: aged 15 or over;
 * ``CS_REG``: females aged 25 to 64 on the achievement date.
@@ -72,6 +73,15 @@ DERIVED: tuple[DerivedRegister, ...] = (
         "CHOL2_REG",
         of=("CHD_REG", "PAD_REG", "STIA_REG"),
         provenance=Sourced("CHD, PAD, stroke or TIA", "V", _PCD),
+    ),
+    DerivedRegister(
+        "CD_REG",
+        of=("CHD_REG", "STIA_REG"),
+        provenance=Sourced(
+            "CHD or stroke/TIA (CD001/CD002, 2026/27; register name TBC)",
+            "S",
+            "../shared/reference/qof-2026-27/indicators_2026_27.csv",
+        ),
     ),
     DerivedRegister(
         "SMOK1_REG",

@@ -99,6 +99,21 @@ class AttestationSpec:
 
 
 @dataclass(frozen=True)
+class ImprovementRoute:
+    """A second way to earn an indicator's points (VI001-VI003 from 2026/27): improving on the practice's own
+    baseline, the mean of its achievement in ``baseline_years`` previous QOF years computed from the record.
+    Points scale from ``lower_gain_pp`` to ``upper_gain_pp`` percentage points above the baseline; at year end
+    the practice is paid the higher of the two routes. Each figure carries its provenance ([U] where the
+    guidance leaves it open)."""
+
+    baseline: Sourced[str]
+    lower_gain_pp: Sourced[float]
+    upper_gain_pp: Sourced[float]
+    paid: Sourced[str]
+    baseline_years: int = 2
+
+
+@dataclass(frozen=True)
 class Indicator:
     id: str
     wording: str
@@ -116,6 +131,7 @@ class Indicator:
     chain: Sourced[str]  # the chain's confidence, source and any note on what is unknown
     gap: GapHint | None = None
     attestation: AttestationSpec | None = None
+    improvement: ImprovementRoute | None = None
 
     @property
     def register(self) -> str | None:
@@ -263,6 +279,7 @@ _INDICATOR_KEYS = {
     "chain",
     "gap",
     "attestation",
+    "improvement",
     "extends",
 }
 
@@ -335,6 +352,18 @@ def _indicator(raw: Mapping[str, Any], where: str) -> Indicator:
     if raw.get("attestation"):
         a = raw["attestation"]
         att = AttestationSpec(tuple(a.get("evidence", ())), int(a.get("min_meetings", 0)))
+    improvement = None
+    if raw.get("improvement"):
+        im, iw = raw["improvement"], f"{where}.improvement"
+        improvement = ImprovementRoute(
+            _sourced(im.get("baseline"), iw + ".baseline"),
+            _sourced(im.get("lower_gain_pp"), iw + ".lower_gain_pp"),
+            _sourced(im.get("upper_gain_pp"), iw + ".upper_gain_pp"),
+            _sourced(im.get("paid"), iw + ".paid"),
+            int(im.get("baseline_years", 2)),
+        )
+        if improvement.upper_gain_pp.value <= improvement.lower_gain_pp.value:
+            raise RuleSetError("upper_gain_pp must be above lower_gain_pp", where=iw)
     lo, hi = _thresholds(raw, where)
     if kind == "patient" and lo is None:
         raise RuleSetError("a patient indicator needs thresholds", where=where)
@@ -356,6 +385,7 @@ def _indicator(raw: Mapping[str, Any], where: str) -> Indicator:
         chain=_sourced(chain_raw, f"{where}.chain"),
         gap=gap,
         attestation=att,
+        improvement=improvement,
     )
 
 

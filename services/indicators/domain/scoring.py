@@ -8,7 +8,7 @@ and 0 for an empty denominator. Register indicators score full points when the r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .engine import CompiledRuleSet, PatientOutcome
@@ -16,7 +16,7 @@ from .errors import IndicatorsError
 from .money import apdf as apdf_of
 from .money import cpi as cpi_of
 from .money import indicator_value
-from .ruleset import Indicator, YearSettings
+from .ruleset import ImprovementRoute, Indicator, YearSettings
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,42 @@ def points_for(achievement_pct: float | None, max_points: float, lower: float, u
     if achievement_pct >= upper:
         return float(max_points)
     return (achievement_pct - lower) / (upper - lower) * max_points
+
+
+def improvement_baseline(previous_years_pct: Sequence[float | None], years: int = 2) -> float | None:
+    """The practice's own baseline: the mean achievement of its ``years`` previous QOF years (most recent
+    first); None when any of them cannot be computed from the record (nothing is guessed)."""
+    recent = list(previous_years_pct[:years])
+    if len(recent) < years or any(p is None for p in recent):
+        return None
+    return sum(p for p in recent if p is not None) / years
+
+
+def improvement_points(
+    achievement_pct: float | None, baseline_pct: float | None, max_points: float, route: ImprovementRoute
+) -> float:
+    """Points on the improvement route: nothing up to ``lower_gain_pp`` above the baseline, all at
+    ``upper_gain_pp`` above it, linear between (the shape of the threshold scale; its upper end is [U])."""
+    if achievement_pct is None or baseline_pct is None:
+        return 0.0
+    return points_for(
+        achievement_pct - baseline_pct, max_points, route.lower_gain_pp.value, route.upper_gain_pp.value
+    )
+
+
+def points_with_improvement(
+    achievement_pct: float | None,
+    baseline_pct: float | None,
+    max_points: float,
+    lower: float,
+    upper: float,
+    route: ImprovementRoute | None,
+) -> float:
+    """The higher of the threshold route and (where the indicator has one) the improvement route."""
+    by_threshold = points_for(achievement_pct, max_points, lower, upper)
+    if route is None:
+        return by_threshold
+    return max(by_threshold, improvement_points(achievement_pct, baseline_pct, max_points, route))
 
 
 def _money(
