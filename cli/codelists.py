@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.codelists import CATALOGUE, DATA_DIR, parse_codelist, read_catalogue
-from shared.codelists.release import Release
+from shared.codelists.active import ReleaseStore, ReleaseStoreError, version_problem, with_release
 from shared.qof.registers import REGISTERS
 
 app = typer.Typer(help="Codelists: status and new releases (a release is a data change, not a code change).",
@@ -82,6 +82,16 @@ def _record(cluster: str, version: str, kind: str, target: Path, source: str, pr
     _write_records(records, fields)
 
 
+DataDir = Annotated[Path | None, typer.Option(help="The platform's data folder (default QOF_DATA_DIR, var/); "
+                                                    "applied releases are kept under codelists/ in it")]
+
+
+def _store(data_dir: Path | None) -> ReleaseStore:
+    from shared.settings import ServiceSettings
+
+    return ReleaseStore.in_data_dir(data_dir or ServiceSettings().data_dir)
+
+
 @app.command("import-release")
 def import_release(
     path: Annotated[Path, typer.Argument(exists=True, help="PCD refset content file (or its by-output variant), "
@@ -93,81 +103,63 @@ def import_release(
     refset_ids: Annotated[list[Path] | None, typer.Option(
         help="cluster_id/pcd_refset_id TSV naming the refsets of an RF2 snapshot (repeatable)")] = None,
     apply: Annotated[bool, typer.Option(help="Apply the release; without it only the diff is shown")] = False,
+    data_dir: DataDir = None,
 ) -> None:
-    """Read a whole release, show its diff against the active codelists, and apply it with --apply."""
-    from shared.codelists import default_library
+    """Read a whole release, show its diff against the active codelists, and apply it with --apply (running
+    services switch to it on their next request and re-score; per-practice £ effects: the admin API)."""
+    from services.indicators.service.kernel import Kernel
+    from services.indicators.service.releases import readiness_changes
     from shared.codelists.release import ReleaseError, diff_release, read_refset_names, read_release
 
+    store = _store(data_dir)
+    if version_problem(version):
+        raise typer.BadParameter(str(version_problem(version)), param_hint="--version")
     try:
         release = read_release(path, version=version, source=source, date=date,
                                refset_names=read_refset_names(*(refset_ids or [])))
     except ReleaseError as exc:
         console.print(f"[red]refused, nothing changed:[/red] {exc}")
         raise typer.Exit(1) from exc
+    current = store.library()
     table = Table("cluster", "refset", "codes", "added", "removed")
-    for d in diff_release(default_library(), release):
+    for d in diff_release(current, release):
         table.add_row(d.cluster + (" (new)" if d.new else ""), release.clusters[d.cluster].refset_id,
                       str(len(release.clusters[d.cluster].terms)), str(len(d.added)), str(len(d.removed)))
-    console.print(f"release {version} ({release.shape}, {date}, {source})")
+    console.print(f"release {version} ({release.shape}, {date}, {source}) against "
+                  f"{store.active_version() or 'the shipped codelists'}")
     console.print(table)
-    changes = Table("rule set", "indicator", "readiness before", "after")
-    for row in readiness_changes(release):
-        changes.add_row(*row)
+    changes = Table("rule set", "indicator", "readiness before", "after", "still missing")
+    for c in readiness_changes(Kernel(current), Kernel(with_release(release))):
+        changes.add_row(c.ruleset, c.indicator_id, c.before, c.after, " ".join(c.missing_after))
     console.print(changes)
     if not apply:
         return
-    releases = DATA_DIR / "releases"
-    releases.mkdir(parents=True, exist_ok=True)
-    for name, entry in sorted(release.clusters.items()):
-        target = releases / f"{name}__{version}.csv"
-        with target.open("w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["code", "term"])
-            writer.writerows(sorted(entry.terms.items()))
-        _record(name, version, "refset", target, source, True,
-                f"release {version} of {date} ({release.shape}); refset {entry.refset_id}")
-    console.print(f"applied release {version}: {len(release.clusters)} clusters")
-
-
-def readiness_changes(release: Release) -> list[tuple[str, str, str, str]]:
-    """(rule set, indicator, readiness now, readiness with the release) for every indicator it changes."""
-    from services.indicators.domain.engine import CompiledRuleSet
-    from services.indicators.domain.ruleset import available_rulesets, load_ruleset
-    from shared import codelists
-
-    def library() -> codelists.CodelistLibrary:
-        status: dict[str, str] = {c: a.status for c, a in codelists.read_alias_table().items()}
-        return codelists.CodelistLibrary(read_catalogue(CATALOGUE), data_dir=codelists.DATA_DIR,
-                                         aliases=codelists.read_aliases(), alias_status=status)
-
-    now, after = library(), library()
-    for name, entry in release.clusters.items():
-        after.add_export(name, release.version, "code,term\n" + "".join(f"{c},\n" for c in entry.terms),
-                         source=release.source)
-    out: list[tuple[str, str, str, str]] = []
-    for rid in available_rulesets():
-        rs = load_ruleset(rid)
-        before, later = CompiledRuleSet(rs, now).readiness, CompiledRuleSet(rs, after).readiness
-        out += [(rid, i, before[i].readiness, later[i].readiness) for i in before
-                if before[i].readiness != later[i].readiness]
-    return out
+    try:
+        store.save(release)
+    except ReleaseStoreError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--version") from None
+    store.activate(version, by="qof codelist import-release")
+    console.print(f"applied release {version}: {len(release.clusters)} clusters; running services switch and "
+                  "re-score on their next request")
 
 
 @app.command("restore")
 def restore(
-    version: Annotated[str, typer.Argument(help="The release version to make active again, e.g. 20251107")],
+    version: Annotated[str | None, typer.Argument(help="The stored release to make active again; default: the one "
+                                                        "active before the current")] = None,
+    shipped: Annotated[bool, typer.Option(help="Go back to the shipped codelists alone")] = False,
+    data_dir: DataDir = None,
 ) -> None:
-    """Make an earlier release the active one again for every cluster it carries (nothing is deleted)."""
-    records = _read_records()
-    fields = list(records[0].keys())
-    clusters = {r["cluster"] for r in records if r["version"] == version}
-    if not clusters:
-        raise typer.BadParameter(f"no cluster has version {version} in the catalogue", param_hint="VERSION")
-    for r in records:
-        if r["cluster"] in clusters:
-            r["preferred"] = "yes" if r["version"] == version else "no"
-    _write_records(records, fields)
-    console.print(f"release {version} active again for {len(clusters)} clusters")
+    """Make an earlier release the active one again (nothing is deleted)."""
+    store = _store(data_dir)
+    target = None if shipped else (version or store.previous())
+    if version is None and not shipped and not store.state()["history"]:
+        raise typer.BadParameter("no release has been applied", param_hint="VERSION")
+    try:
+        store.activate(target, by="qof codelist restore")
+    except ReleaseStoreError as exc:
+        raise typer.BadParameter(str(exc), param_hint="VERSION") from None
+    console.print(f"release {target or 'shipped codelists'} active again")
 
 
 def _read_records() -> list[dict[str, str]]:

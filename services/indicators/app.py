@@ -9,12 +9,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.indicators.api import achievement, benchmarks, exports, manage, rulesets, worklists
+from services.indicators.api import achievement, benchmarks, codelists, exports, manage, rulesets, worklists
 from services.indicators.events import after_batch, after_unit, handlers
 from services.indicators.service.evaluation import rescore_pending
 from services.indicators.service.freshness import Watcher
 from services.indicators.service.jobs import start_daily_refresh, start_recompute_sweeper, stop_daily_refresh
 from services.indicators.service.kernel import Kernel, NoRuleSetForDate
+from services.indicators.service.releases import follow_release, start_release_watch, stop_release_watch
 from services.indicators.store.models import events
 from shared.problems import invalid, problem_response
 from shared.service import ServiceSpec, create_service_app
@@ -44,13 +45,14 @@ def create_app(
             exports.router,
             rulesets.router,
             benchmarks.router,
+            codelists.router,
         ],
         handlers=handlers(kern),
         after_batch=after_batch(kern),
         after_unit=after_unit(kern),
         watcher=lambda app: Watcher(lambda: app.state.runtime.sessions),
         on_startup=lambda app: _started(app, kern),
-        on_shutdown=stop_daily_refresh,
+        on_shutdown=_stopping,
     )
     app = create_service_app(spec, settings or settings_for(SERVICE))
     app.state.kernel = kern
@@ -68,5 +70,13 @@ def create_app(
 async def _started(app: FastAPI, kernel: Kernel) -> None:
     # Marks left by a process that stopped between handling events and re-scoring their practices.
     await rescore_pending(app.state.runtime, kernel)
+    # A release applied while the service was down (or in another data folder than the kernel's) takes effect.
+    await follow_release(app)
+    start_release_watch(app)
     await start_recompute_sweeper(app)
     start_daily_refresh(app, kernel)
+
+
+async def _stopping(app: FastAPI) -> None:
+    await stop_release_watch(app)
+    await stop_daily_refresh(app)

@@ -128,6 +128,16 @@ class CodelistLibrary:
         self._preferred = {r.cluster: r.version for r in rows if r.preferred}
         self._data_dir = data_dir
         self._loaded: dict[tuple[str, str], Codelist] = {}
+        # The applied release this library carries over the shipped codelists (None: the shipped ones only).
+        self.release: str | None = None
+
+    def copy(self) -> CodelistLibrary:
+        """An independent library with the same rows (loaded codelists are shared: they are immutable)."""
+        other = CodelistLibrary(list(self._rows.values()), self._data_dir, self.aliases, self.alias_status)
+        other._preferred = dict(self._preferred)
+        other._loaded = dict(self._loaded)
+        other.release = self.release
+        return other
 
     @property
     def clusters(self) -> list[str]:
@@ -135,6 +145,10 @@ class CodelistLibrary:
 
     def has(self, cluster: str) -> bool:
         return cluster in self._preferred or self.aliases.get(cluster) in self._preferred
+
+    def from_release(self, cluster: str) -> bool:
+        """Whether the cluster's active version, under its own name, is the applied release's."""
+        return self.release is not None and self._preferred.get(cluster) == self.release
 
     def versions(self, cluster: str) -> list[str]:
         return sorted(v for c, v in self._rows if c == cluster)
@@ -164,6 +178,20 @@ class CodelistLibrary:
     ) -> Codelist:
         """Register a new release from an export's text, e.g. a newer refset from TRUD or OpenCodelists."""
         terms, invalid = parse_codelist(text)
+        return self.add_terms(cluster, version, terms, source=source, kind=kind, prefer=prefer, invalid=invalid)
+
+    def add_terms(
+        self,
+        cluster: str,
+        version: str,
+        terms: dict[str, str],
+        *,
+        source: str,
+        kind: Kind = "refset",
+        prefer: bool = True,
+        invalid: tuple[str, ...] = (),
+    ) -> Codelist:
+        """Register a release of one cluster from its codes and terms."""
         cl = Codelist(cluster, version, kind, source, terms, invalid)
         self._rows[(cluster, version)] = CatalogueRow(cluster, version, prefer, kind, "", source)
         self._loaded[(cluster, version)] = cl
@@ -236,6 +264,23 @@ def read_aliases(path: Path = ALIASES) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def default_library() -> CodelistLibrary:
+def shipped_library() -> CodelistLibrary:
+    """The codelists tracked with the code (``catalogue.csv``), without any applied release."""
     return CodelistLibrary(read_catalogue(), aliases=read_aliases(),
                            alias_status={c: a.status for c, a in read_alias_table().items()})
+
+
+def default_library() -> CodelistLibrary:
+    """The codelists in force: the shipped ones with the release active in the platform's data folder over
+    them (``shared.codelists.active``). A new object when a release is applied or restored, so callers that
+    compile from it compare ``library.release`` (or identity) to notice."""
+    from shared.codelists.active import active_library
+
+    return active_library(_platform_data_dir())
+
+
+@lru_cache(maxsize=1)
+def _platform_data_dir() -> Path:
+    from shared.settings import ServiceSettings
+
+    return ServiceSettings().data_dir

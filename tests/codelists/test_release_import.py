@@ -5,13 +5,12 @@ All codes here are test-only (extension namespace 9999999, term "TEST ONLY"), bu
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from shared.codelists import CATALOGUE, DATA_DIR, CodelistLibrary, read_catalogue
+from shared.codelists import CATALOGUE, DATA_DIR, CodelistLibrary
 from shared.codelists.release import ReleaseError, diff_release, read_release
 from shared.identifiers import verhoeff_check_digit
 
@@ -99,50 +98,53 @@ def test_diff_of_second_release(tmp_path: Path) -> None:
     assert by["TESTB_COD"].new and by["TESTB_COD"].added == (code(4),)
 
 
-def test_cli_diff_then_apply_and_truncated_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cli import codelists as cli_codelists
+def test_cli_diff_then_apply_and_truncated_changes_nothing(tmp_path: Path) -> None:
+    """Applied releases go to the data folder, never into the tracked codelists; restore goes back."""
     from cli.main import app
+    from shared.codelists.active import ReleaseStore
 
-    catalogue = tmp_path / "catalogue.csv"
-    shutil.copyfile(CATALOGUE, catalogue)
-    monkeypatch.setattr(cli_codelists, "CATALOGUE", catalogue)
-    monkeypatch.setattr(cli_codelists, "DATA_DIR", tmp_path)
+    shipped = CATALOGUE.read_text()
+    store = ReleaseStore.in_data_dir(tmp_path / "var")
     f = content(tmp_path / "r.txt", {"TESTA_COD": [1, 2]})
-    args = ["codelist", "import-release", str(f), "--version", "t1", "--source", "test", "--date", "2026-04-01"]
+    where = ["--data-dir", str(tmp_path / "var")]
+    args = ["codelist", "import-release", str(f), "--version", "t1", "--source", "test", "--date", "2026-04-01",
+            *where]
     runner = CliRunner()
     dry = runner.invoke(app, args)
     assert dry.exit_code == 0, dry.output
-    assert "TESTA_COD" in dry.output and catalogue.read_text() == CATALOGUE.read_text()
+    assert "TESTA_COD" in dry.output and store.active_version() is None and not store.releases()
     text = f.read_text()
     f.write_text(text[:-20])
     bad = runner.invoke(app, [*args, "--apply"])
     assert bad.exit_code == 1 and "truncated" in bad.output
-    assert catalogue.read_text() == CATALOGUE.read_text()
+    assert store.active_version() is None and not store.releases()
     f.write_text(text)
     ok = runner.invoke(app, [*args, "--apply"])
     assert ok.exit_code == 0, ok.output
-    rows = {(r.cluster, r.version): r for r in read_catalogue(catalogue)}
-    assert rows[("TESTA_COD", "t1")].preferred
-    assert (tmp_path / rows[("TESTA_COD", "t1")].file).exists()
-    assert not (DATA_DIR / "releases" / "TESTA_COD__t1.csv").exists()
+    assert store.active_version() == "t1" and store.library().get("TESTA_COD").codes == {code(1), code(2)}
     second = content(tmp_path / "r2.txt", {"TESTA_COD": [2, 3]})
     ok = runner.invoke(app, ["codelist", "import-release", str(second), "--version", "t2", "--source", "test",
-                             "--date", "2026-05-01", "--apply"])
+                             "--date", "2026-05-01", "--apply", *where])
     assert ok.exit_code == 0, ok.output
-    assert {r.version for r in read_catalogue(catalogue) if r.cluster == "TESTA_COD" and r.preferred} == {"t2"}
-    back = runner.invoke(app, ["codelist", "restore", "t1"])
+    assert store.library().get("TESTA_COD").codes == {code(2), code(3)}
+    back = runner.invoke(app, ["codelist", "restore", *where])
     assert back.exit_code == 0, back.output
-    assert {r.version for r in read_catalogue(catalogue) if r.cluster == "TESTA_COD" and r.preferred} == {"t1"}
-    assert runner.invoke(app, ["codelist", "restore", "nope"]).exit_code != 0
+    assert store.active_version() == "t1" and store.library().get("TESTA_COD").codes == {code(1), code(2)}
+    assert runner.invoke(app, ["codelist", "restore", "nope", *where]).exit_code != 0
+    assert CATALOGUE.read_text() == shipped and not (DATA_DIR / "releases" / "TESTA_COD__t1.csv").exists()
 
 
 def test_readiness_changes_name_the_indicators_a_release_completes(tmp_path: Path) -> None:
     """DM034/DM035 (2025/26) need CHOLMAX_COD and LLTDEC_COD, which have no public copy: a release
     carrying both makes them scorable, and the diff says so before anything is applied."""
-    from cli.codelists import readiness_changes
+    from services.indicators.service.kernel import Kernel
+    from services.indicators.service.releases import readiness_changes
+    from shared.codelists import shipped_library
+    from shared.codelists.active import with_release
 
     release = read_release(content(tmp_path / "r.txt", {"CHOLMAX_COD": [5], "LLTDEC_COD": [6]}),
                            version="t", source="test", date="2026-04-01")
-    changed = {(rid, ind): after for rid, ind, before, after in readiness_changes(release) if before == "incomplete"}
+    changes = readiness_changes(Kernel(shipped_library()), Kernel(with_release(release)))
+    changed = {(c.ruleset, c.indicator_id): c.after for c in changes if c.before == "incomplete"}
     assert changed[("qof-2025-26", "DM034")] in ("ready", "stand-in")
     assert ("qof-2025-26", "DM035") in changed

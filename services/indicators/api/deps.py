@@ -11,11 +11,14 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from services.indicators.service.kernel import Kernel
+from services.indicators.service.releases import follow_release
 from shared.auth import Principal, practice_access, require_scope
 from shared.problems import invalid
 
 
-def kernel(request: Request) -> Kernel:
+async def kernel(request: Request) -> Kernel:
+    """The compiled rule sets, switched first if another codelist release has become active."""
+    await follow_release(request.app)
     return request.app.state.kernel  # type: ignore[no-any-return]
 
 

@@ -45,8 +45,10 @@ def resolve_cluster(
 ) -> ClusterResolution:
     aliases = load_aliases() if aliases is None else aliases
     alias = aliases.get(cluster)
-    # a release loaded under the business-rule name wins over an alias, unless the alias extends that name
-    use_alias = alias is not None and (cluster in alias.codelists or not library.has(cluster))
+    # a release loaded under the business-rule name wins over an alias, unless the alias extends that name; a
+    # whole applied release (the refset itself, as published) wins over an extension too
+    use_alias = alias is not None and not library.from_release(cluster) and (
+        cluster in alias.codelists or not library.has(cluster))
     names = alias.codelists if use_alias and alias is not None else (cluster,)
     codes: set[str] = set()
     terms: dict[str, str] = {}

@@ -58,13 +58,15 @@ async def achievement(
     on: date | None = None,
     view: str = "today",
     contract: ContractChoice | None = None,
+    live: bool = False,
 ) -> Achievement:
+    """``live`` evaluates the stored records even when stored outcomes are for the date (a release preview)."""
     contract = contract_on(kernel, contract or await contract_of(session, practice, kernel), on or kernel.today())
     period_of = periods(kernel, contract, on=on, view=view)
     period = period_of[contract.ruleset_id]
     stored = await stored_date(session, practice)
     held: dict[date, Held] = {}
-    if stored is None or stored == period.achievement_date:
+    if not live and (stored is None or stored == period.achievement_date):
         counts = await outcome_counts(session, practice)
         source = "stored"
     else:

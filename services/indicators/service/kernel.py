@@ -68,22 +68,28 @@ class Kernel:
         today: Callable[[], date] = date.today,
         default_ruleset: str = DEFAULT_RULESET,
     ) -> None:
-        self.library = library or default_library()
         self.today = today
         self.default_ruleset = default_ruleset
-        self.engines: dict[str, CompiledRuleSet] = {
-            rid: compile_ruleset(load_ruleset(rid), self.library) for rid in available_rulesets()
-        }
-        # each QOF year's register definitions, as the registers service evaluates them
-        self.register_rules = RegistersByYear(self.library)
-        # every code a rule or a register definition reads (resolution codes included)
-        self.relevant_codes: frozenset[str] = frozenset().union(
-            self.register_rules.relevant_codes, *(e.codes for e in self.engines.values())
-        )
+        # Built on the codelists in force (not a library handed in): switches when a release is applied.
+        self.follows_release = library is None
+        self.use_library(library or default_library())
         # prevalence group (national table) -> the registers service's register for it
         self.group_register: dict[str, str] = {}
         for d in REGISTERS:
             self.group_register.setdefault(d.prevalence_group, d.id)
+
+    def use_library(self, library: CodelistLibrary) -> None:
+        """Compile every rule set against ``library`` (at start-up, and when a codelist release switches)."""
+        engines = {rid: compile_ruleset(load_ruleset(rid), library) for rid in available_rulesets()}
+        # each QOF year's register definitions, as the registers service evaluates them
+        register_rules = RegistersByYear(library)
+        self.library = library
+        self.engines: dict[str, CompiledRuleSet] = engines
+        self.register_rules = register_rules
+        # every code a rule or a register definition reads (resolution codes included)
+        self.relevant_codes: frozenset[str] = frozenset().union(
+            register_rules.relevant_codes, *(e.codes for e in engines.values())
+        )
 
     def ruleset(self, ruleset_id: str) -> RuleSet:
         return self.engine(ruleset_id).ruleset
