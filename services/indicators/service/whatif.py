@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.achievement import Achievement
-from services.indicators.service.evaluation import attestations_of
+from services.indicators.service.evaluation import attestations_of, memberships
 from services.indicators.service.kernel import Kernel
 from services.indicators.service.scoring import Result, count_outcomes, score_all
 from services.indicators.store.state import load_patients
@@ -41,7 +41,14 @@ async def what_if(session: AsyncSession, kernel: Kernel, base: Achievement, othe
     day, pped = base.period.achievement_date, base.period.pped
 
     def run() -> list[Result]:
-        outcomes = [(rs.id, o) for p in patients for o in engine.evaluate(p, day, pped=pped)]
+        # the registers of the record at the base's achievement date, as the base was scored on
+        held = memberships(kernel, patients, day)
+        outcomes = [
+            (rs.id, o)
+            for p in patients
+            if p.patient_id in held
+            for o in engine.evaluate(p, day, pped=pped, registers=held[p.patient_id])
+        ]
         return score_all(kernel, [(rs, i) for i in rs.indicators], count_outcomes(outcomes), base.figures, attestations)
 
     attestations = await attestations_of(session, base.practice)

@@ -147,6 +147,9 @@ async def test_exports_history_projection_and_what_if(database_url: str) -> None
         deltas = {d["indicator_id"]: d for d in wi.json()["indicators"]}
         assert deltas["DM036"]["in_other"] is False and deltas["DM033"]["in_base"] is False
         assert deltas["DM020"]["in_base"] and deltas["DM020"]["in_other"]
+        # DM020 reads the same in both years ("IFCC-HbA1c of 58 mmol/mol or less in the preceding 12 months"):
+        # the same patients, on the same registers of the record, score the same points under either
+        assert deltas["DM020"]["other_points"] == deltas["DM020"]["base_points"] > 0
         bad = await client.get(f"{BASE}/what-if?ruleset=qof-2099-00", headers=headers)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "ruleset"
 
