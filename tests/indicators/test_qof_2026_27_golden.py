@@ -278,3 +278,37 @@ def test_vi002_mmrv_counts_as_mmr(q27):
     assert s27(q27, child, "VI002") == NUM
     too_early = patient(ev(T("MMRVVAC_COD"), date(2026, 5, 31)), dob=dob, registers=(), registered_on=dob)
     assert s27(q27, too_early, "VI002") == DEN
+
+
+AST = "195967001"  # AST_COD asthma
+
+
+def _child_asthma(*events, dob=date(2021, 6, 1)):
+    return patient(*events, registers=("AST_REG",), dob=dob, registered_on=dob)
+
+
+def test_ast014_objective_test_around_diagnosis_for_a_five_year_old(q27):
+    """AST014: "New asthma diagnosis (on/after 1 Apr 2025): objective test 3m before/after diagnosis (was
+    AST012)", on the asthma register "now aged >=5"."""
+    dx = ev(AST, date(2026, 6, 1))
+    assert s27(q27, _child_asthma(dx, ev(T("FENO_COD"), date(2026, 3, 1))), "AST014") == NUM  # 3 months before
+    assert s27(q27, _child_asthma(dx, ev(T("PEFR_COD"), date(2026, 9, 1))), "AST014") == NUM  # 3 months after
+    assert s27(q27, _child_asthma(dx, ev(T("FENO_COD"), date(2026, 9, 2))), "AST014") == DEN
+    assert s27(q27, _child_asthma(dx), "AST014") == DEN
+    # diagnosed before 1 April 2025: not in AST014
+    old_dx = s27(q27, _child_asthma(ev(AST, date(2025, 3, 31))), "AST014")
+    assert old_dx == (EXC, "DIAG_DAT25")
+    assert s27(q27, _child_asthma(ev(AST, date(2025, 4, 1))), "AST014") == DEN
+    # diagnosed in the 3 months up to PPED: tests still possible
+    assert s27(q27, _child_asthma(ev(AST, date(2027, 1, 1))), "AST014") == ("pca", "DIAG1_DAT")
+
+
+def test_vi003_mmrv_counts_towards_the_two_mmr_doses(q27):
+    """VI003: "Reached 5y: DTaP/IPV booster + 2 MMR/MMRV aged 1-5"."""
+    dob = date(2021, 10, 1)  # 5 on 1 October 2026, in the year
+    booster = ev(T("DTAPIPVVACBOOST_COD"), date(2025, 1, 10))
+    mixed = patient(booster, ev(T("MMRVAC1_COD"), date(2022, 10, 5)), ev(T("MMRVVAC_COD"), date(2025, 1, 10)),
+                    dob=dob, registers=(), registered_on=dob)
+    assert s27(q27, mixed, "VI003") == NUM
+    one = patient(booster, ev(T("MMRVVAC_COD"), date(2025, 1, 10)), dob=dob, registers=(), registered_on=dob)
+    assert s27(q27, one, "VI003") == DEN
