@@ -18,7 +18,7 @@ from cli import asyncapi as asyncapi_doc
 from cli import codelists as codelists_cli
 from cli import postman as postman_doc
 from cli.loader import LoadError, RegistersClient, load
-from cli.services import PORTS, ROOT, all_statuses, create_app
+from cli.services import PORTS, PRACTICE_SCOPES, ROOT, all_statuses, create_app
 from cli.stack import Stack, StackError
 from shared.auth import SCOPES, mint_token
 from shared.migrations import upgrade_to_head
@@ -29,8 +29,6 @@ app = typer.Typer(help="Run and operate the QOF platform locally.", no_args_is_h
                   pretty_exceptions_enable=False)
 app.add_typer(codelists_cli.app, name="codelist")
 console = Console()
-PRACTICE_SCOPES = ["records:read", "records:write", "patients:contact", "indicators:read", "indicators:write",
-                   "recall:read", "recall:write", "workload:read", "workload:write"]
 
 
 PRACTICE_HELP = "Practice ODS code (repeatable)"

@@ -65,6 +65,7 @@ class Stack:
     broker: LocalBroker | None = None
     services: list[RunningService] = field(default_factory=list)
     helpers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # added to every service's environment
 
     @property
     def log_dir(self) -> Path:
@@ -76,18 +77,18 @@ class Stack:
         self.broker = LocalBroker(port=port, host=HOST, log_file=self.log_dir / "broker.log").start()
         return self.broker
 
-    def start_notify_standin(self, recall_port: int) -> str:
+    def start_notify_standin(self, recall_port: int, port: int = NOTIFY_PORT) -> str:
         """The local GOV.UK Notify stand-in recall sends to; delivery receipts go back to recall."""
-        if port_open(HOST, NOTIFY_PORT):
-            raise StackError(f"port {NOTIFY_PORT} for the Notify stand-in is already in use")
+        if port_open(HOST, port):
+            raise StackError(f"port {port} for the Notify stand-in is already in use")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, QOF_NOTIFY_STANDIN_LOG=str(self.log_dir / "notify-standin.jsonl"),
                    QOF_NOTIFY_STANDIN_CALLBACK_URL=f"http://{HOST}:{recall_port}/v1/notify/receipts")
         cmd = [sys.executable, "-m", "uvicorn", "--factory", "cli.notify_standin:create_app", "--host", HOST,
-               "--port", str(NOTIFY_PORT), "--log-level", "warning"]
+               "--port", str(port), "--log-level", "warning"]
         with (self.log_dir / "notify-standin.log").open("ab") as out:
             self.helpers.append(subprocess.Popen(cmd, cwd=self.root, stdout=out, stderr=subprocess.STDOUT, env=env))
-        return f"http://{HOST}:{NOTIFY_PORT}"
+        return f"http://{HOST}:{port}"
 
     def start_service(self, status: ServiceStatus) -> RunningService:
         if self.broker is None:
@@ -100,7 +101,8 @@ class Stack:
                "--port", str(status.port), "--log-level", "warning", "--no-server-header"]
         with log.open("ab") as out:
             proc = subprocess.Popen(cmd, cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
-                                    env=service_env(status.name, self.broker.bootstrap, self.data_dir))
+                                    env={**service_env(status.name, self.broker.bootstrap, self.data_dir),
+                                         **self.env})
         running = RunningService(status, proc, log)
         self.services.append(running)
         return running

@@ -107,7 +107,9 @@ def test_postman_collection_has_bearer_and_base_urls() -> None:
     collection = postman.build({"registers": (8001, spec)})
     assert collection["auth"]["type"] == "bearer"
     keys = {v["key"]: v["value"] for v in collection["variable"]}
-    assert keys["registersBaseUrl"] == "http://127.0.0.1:8001" and "token" in keys
+    assert keys["registersBaseUrl"] == "http://127.0.0.1:8001" and keys["practice"] == "A81001"
+    # the token is minted before each request unless one is set
+    assert "pm.variables.set('token'" in "\n".join(collection["event"][0]["script"]["exec"])
     requests = [r for folder in collection["item"][0]["item"] for r in folder["item"]]
     read = next(r for r in requests if r["name"] == "Read")
     expected = "{{registersBaseUrl}}/v1/practices/{{practice}}/patients/:patient_id"
