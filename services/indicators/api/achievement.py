@@ -11,10 +11,11 @@ from pydantic import BaseModel
 from services.indicators.api.deps import KernelDep, Reader, require_ruleset
 from services.indicators.api.schemas import (
     AchievementOut,
-    IndicatorOut,
+    OneIndicatorOut,
+    YearOut,
     achievement_out,
-    freshness_out,
-    indicator_out,
+    one_indicator_out,
+    year_out,
 )
 from services.indicators.service.achievement import achievement
 from services.indicators.service.trends import history, projection
@@ -42,7 +43,7 @@ async def get_achievement(
     return achievement_out(a)
 
 
-@router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="One indicator's achievement")
+@router.get("/indicators/{indicator_id}", response_model=OneIndicatorOut, summary="One indicator's achievement")
 async def get_indicator(
     ods: str,
     indicator_id: str,
@@ -51,13 +52,13 @@ async def get_indicator(
     _p: Reader,
     on: OnQuery = None,
     view: ViewQuery = "today",
-) -> IndicatorOut:
+) -> OneIndicatorOut:
     async with rt.sessions() as s:
         a = await achievement(s, kernel, ods.upper(), on=on, view=view)
     r = a.result(indicator_id)
     if r is None:
         raise not_found(f"Indicator {indicator_id} in this practice's contract")
-    return indicator_out(r).model_copy(update={"freshness": freshness_out(a.freshness)})
+    return one_indicator_out(a, r)
 
 
 class MonthOut(BaseModel):
@@ -112,7 +113,7 @@ class ProjectedOut(BaseModel):
     from_month: int | None
 
 
-class ProjectionOut(BaseModel):
+class ProjectionOut(YearOut):
     practice: str
     achievement_date: date
     pped: date
@@ -128,6 +129,7 @@ async def get_projection(ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader
         items = await projection(s, a)
     return ProjectionOut(
         practice=a.practice,
+        **year_out(a),
         achievement_date=a.period.achievement_date,
         pped=a.period.pped,
         projected_points=round(sum(i.projected_points for i in items), 2),
@@ -150,7 +152,7 @@ class DeltaOut(BaseModel):
     other_readiness: str | None
 
 
-class WhatIfOut(BaseModel):
+class WhatIfOut(YearOut):
     practice: str
     base: str
     other: str
@@ -191,6 +193,7 @@ async def get_what_if(
     ]
     return WhatIfOut(
         practice=a.practice,
+        **year_out(a),
         base=a.contract.ruleset_id,
         other=ruleset,
         achievement_date=a.period.achievement_date,

@@ -127,14 +127,39 @@ def freshness_out(f: Freshness | None) -> FreshnessOut:
 FRESHNESS = Field(description="As of when these figures stand and whether they are still catching up")
 
 
-class AchievementOut(BaseModel):
+class YearOut(BaseModel):
+    """Which QOF year an answer is for and whether it is closed: said by every answer for a date."""
+
+    qof_year: str = Field(description="The QOF year scored, e.g. 2025/26 (1 April 2025 to 31 March 2026)")
+    year_closed: bool = Field(description="True when that year's end (PPED) is before today")
+    note: str = Field("", description="What the answer must say, e.g. that no rule set covers today's year")
+
+
+def year_out(a: Achievement) -> dict[str, Any]:
+    """The :class:`YearOut` fields of an achievement, to spread into any answer built on it."""
+    return {"qof_year": a.period.qof_year, "year_closed": a.period.closed, "note": a.period.note}
+
+
+class OneIndicatorOut(IndicatorOut, YearOut):
+    """One indicator's answer: the year and the date it is for, and how fresh the figures are."""
+
+    achievement_date: date
+
+
+def one_indicator_out(a: Achievement, r: Result) -> OneIndicatorOut:
+    return OneIndicatorOut(
+        **indicator_out(r).model_dump(exclude={"freshness"}),
+        **year_out(a),
+        achievement_date=a.period.achievement_date,
+        freshness=freshness_out(a.freshness),
+    )
+
+
+class AchievementOut(YearOut):
     practice: str
     ruleset: str
     local_scheme: str | None
     view: str = Field(description="today | year-end | on")
-    qof_year: str = Field(description="The QOF year scored, e.g. 2025/26 (1 April 2025 to 31 March 2026)")
-    year_closed: bool = Field(description="True when that year's end (PPED) is before today")
-    note: str = Field("", description="What the answer must say, e.g. that no rule set covers today's year")
     achievement_date: date
     pped: date
     register_sizes: dict[str, int] = Field(
@@ -180,9 +205,7 @@ def achievement_out(a: Achievement) -> AchievementOut:
         ruleset=rs.ruleset_id,
         local_scheme=rs.local_scheme_id,
         view=a.period.view,
-        qof_year=a.period.qof_year,
-        year_closed=a.period.closed,
-        note=a.period.note,
+        **year_out(a),
         achievement_date=a.period.achievement_date,
         pped=a.period.pped,
         register_sizes=dict(sorted(a.figures.by_register.items())),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.indicators.api.deps import KernelDep, Reader, decode_cursor, page_of
-from services.indicators.api.schemas import FRESHNESS, FreshnessOut, freshness_out
+from services.indicators.api.schemas import FRESHNESS, FreshnessOut, YearOut, freshness_out, year_out
 from services.indicators.service.achievement import achievement
 from services.indicators.service.worklists import (
     Item,
@@ -81,7 +81,7 @@ def gap_item(i: Item) -> GapItem:
     )
 
 
-class WorklistOut(BaseModel):
+class WorklistOut(YearOut):
     practice: str
     indicator_id: str
     achievement_date: date
@@ -129,6 +129,7 @@ async def worklist(
     ind = r.indicator
     return WorklistOut(
         practice=practice,
+        **year_out(a),
         indicator_id=ind.id,
         achievement_date=a.period.achievement_date,
         freshness=freshness_out(a.freshness),
@@ -164,7 +165,7 @@ class RankedPatient(BaseModel):
 EXPIRED = Field(description="Open gaps left out because their deadline has passed (nothing left to unlock)")
 
 
-class NextBestOut(BaseModel):
+class NextBestOut(YearOut):
     practice: str
     achievement_date: date
     freshness: FreshnessOut = FRESHNESS
@@ -190,6 +191,7 @@ async def worklist_next_best(
     page, next_cursor = page_of(ranked, offset, limit)
     return NextBestOut(
         practice=practice,
+        **year_out(a),
         achievement_date=a.period.achievement_date,
         freshness=freshness_out(a.freshness),
         expired_gaps=expired,
@@ -210,7 +212,7 @@ async def worklist_next_best(
     )
 
 
-class TimeSensitiveOut(BaseModel):
+class TimeSensitiveOut(YearOut):
     practice: str
     achievement_date: date
     freshness: FreshnessOut = FRESHNESS
@@ -234,6 +236,7 @@ async def worklist_time_sensitive(
     page, next_cursor = page_of(items, offset, limit)
     return TimeSensitiveOut(
         practice=practice,
+        **year_out(a),
         achievement_date=a.period.achievement_date,
         freshness=freshness_out(a.freshness),
         expired_gaps=expired,
