@@ -205,6 +205,16 @@ class CompiledRuleSet:
         return self._codes
 
     @property
+    def scorable(self) -> tuple[Indicator, ...]:
+        """The indicators this compile evaluates (ready or stand-in; not incomplete, not attestation)."""
+        return tuple(ci.indicator for ci in self._indicators)
+
+    @property
+    def code_clusters(self) -> Mapping[str, tuple[str, ...]]:
+        """Code -> the rule clusters of scorable indicators it belongs to."""
+        return self._code_map
+
+    @property
     def incomplete(self) -> dict[str, tuple[str, ...]]:
         """Indicator id → missing clusters, for every indicator that cannot be scored."""
         return {k: v.missing for k, v in self.readiness.items() if v.readiness == "incomplete"}
