@@ -7,8 +7,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cli.postman_examples import Example, each, examples_for, keys, raw_text
+from cli.postman_examples import Example, each, examples_for, keys, raw_text, sample_path
 from cli.services import PRACTICE_SCOPES, built, create_app
+from services.recall.settings import RecallSettings
 from shared.settings import DEV_SIGNING_KEY
 
 OUTPUT = Path("docs") / "postman" / "qof-platform.postman_collection.json"
@@ -17,8 +18,10 @@ SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 PRACTICE = "A81001"
 ICB = "QHM"  # the demo practice's ICB (NHS North East and North Cumbria)
 
-# Before each request: an HS256 token for the practice (``token``) and one for the ICB (``icbToken``),
+# Before each request: HS256 tokens for the practice (``token``), the ICB (``icbToken``) and an operator
+# (``adminToken``),
 # minted as ``qof token`` mints them, unless the variable is already set.
+DEV_CALLBACK_TOKEN = RecallSettings.model_fields["notify_callback_token"].default.get_secret_value()
 TOKEN_SCRIPT = """(() => {
 const CryptoJS = require('crypto-js');
 const b64url = (words) => CryptoJS.enc.Base64.stringify(words).replace(/=+$/, '').replace(/\\+/g, '-')
@@ -39,6 +42,9 @@ if (pm.variables.get('signingKey')) {
   if (!pm.variables.get('icbToken')) {
     pm.variables.set('icbToken', mint({sub: 'postman-icb', scope: 'analytics:read',
       icb: pm.variables.get('icb')}));
+  }
+  if (!pm.variables.get('adminToken')) {
+    pm.variables.set('adminToken', mint({sub: 'postman-admin', scope: 'admin'}));
   }
 }
 })();""".replace("SCOPES", repr(" ".join(sorted(PRACTICE_SCOPES))))
@@ -95,6 +101,7 @@ def test_script(ex: Example, shape: str = "") -> list[str]:
         lines.append("pm.test('response content', () => {")
         lines.extend("  " + line for line in ex.checks.splitlines())
         lines.append("});")
+    lines.extend(ex.script.splitlines())
     for var, expr in ex.save.items():
         lines.append(f"pm.collectionVariables.set('{var}', {expr});")
     return [*lines, "})();"]
@@ -126,6 +133,10 @@ def _request(service: str, path: str, method: str, op: dict[str, Any], ex: Examp
         request["header"].append({"key": "Content-Type", "value": "application/json"})
         request["body"] = {"mode": "raw", "raw": json.dumps(ex.body, indent=2),
                            "options": {"raw": {"language": "json"}}}
+    elif ex.form:
+        request["body"] = {"mode": "formdata", "formdata": [
+            {"key": k[1:], "type": "file", "src": sample_path(v)} if k.startswith("@")
+            else {"key": k, "type": "text", "value": v} for k, v in ex.form.items()]}
     elif ex.raw is not None:
         kind, text = ex.raw
         request["header"].append({"key": "Content-Type", "value": kind})
@@ -181,6 +192,7 @@ def environment(specs: dict[str, tuple[int, dict[str, Any]]]) -> dict[str, Any]:
     values = [{"key": "signingKey", "value": DEV_SIGNING_KEY, "type": "secret", "enabled": True},
               {"key": "issuer", "value": "qof-platform", "type": "default", "enabled": True},
               {"key": "audience", "value": "qof-platform", "type": "default", "enabled": True},
+              {"key": "notifyCallbackToken", "value": DEV_CALLBACK_TOKEN, "type": "secret", "enabled": True},
               {"key": "practice", "value": PRACTICE, "type": "default", "enabled": True},
               {"key": "icb", "value": ICB, "type": "default", "enabled": True}]
     for service, (port, _spec) in specs.items():

@@ -7,6 +7,7 @@ patients and reads back what it wrote. A failed assertion makes newman exit non-
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ from typing import Any
 import pytest
 
 from cli import postman
+from cli.postman_examples import EXPORT, NHS_BAD, examples_for
 from cli.services import ROOT
+from shared.codelists import shipped_library
+from shared.identifiers import nhs_number_problem
 from tests.postman.conftest import Platform, newman
 
 pytestmark = pytest.mark.broker
@@ -37,14 +41,63 @@ def run(platform: Platform, tmp_path: Path, *extra: str) -> tuple[int, dict[str,
 
 def test_every_request_of_the_collection_passes_its_assertions(platform: Platform, tmp_path: Path) -> None:
     collection = json.loads((ROOT / postman.OUTPUT).read_text())
-    code, report, output = run(platform, tmp_path, "--folder", "registers")
+    code, report, output = run(platform, tmp_path)
     failures = [f"{f['source']['name']}: {f['error']['message']}" for f in report["run"]["failures"]]
     assert code == 0 and failures == [], "\n".join(failures) + "\n" + output[-4000:]
-    executions = report["run"]["executions"]
-    ran = [e["item"]["name"] for e in executions]
-    expected = [r["name"] for r in requests_in(collection["item"][0]["item"])]
-    assert ran == expected
-    # at least one assertion per request, and every one of them held
-    no_assertion = [e["item"]["name"] for e in executions if not e.get("assertions")]
-    assert no_assertion == []
+    assertions: dict[str, int] = {}  # request id -> assertions made (a request can be executed twice)
+    for e in report["run"]["executions"]:
+        assertions[e["item"]["id"]] = assertions.get(e["item"]["id"], 0) + len(e.get("assertions", []))
+    requests = requests_in(report["collection"]["item"])
+    assert [r["name"] for r in requests] == [r["name"] for r in requests_in(collection["item"])]
+    # every request ran, with at least one assertion, and every assertion held
+    assert [r["name"] for r in requests if not assertions.get(r["id"])] == []
     assert report["run"]["stats"]["assertions"]["failed"] == 0
+
+
+def test_every_route_of_every_service_has_a_worked_example() -> None:
+    missing = [f"{service} {method.upper()} {path}"
+               for service, (_port, spec) in postman.collect_specs().items()
+               for path, ops in spec["paths"].items() for method in ops
+               if method in ("get", "put", "post", "patch", "delete")
+               and not examples_for(service, f"{method.upper()} {path}")]
+    assert missing == [], "add an example to cli/postman_examples.py for: " + ", ".join(missing)
+
+
+def _walk(value: Any, found: dict[str, set[str]]) -> None:
+    """Collect SNOMED codes and NHS numbers from JSON bodies (and FHIR codings and identifiers)."""
+    if isinstance(value, dict):
+        if str(value.get("system", "")).endswith("snomed.info/sct"):
+            found["codes"].add(str(value["code"]))
+        elif str(value.get("system", "")).endswith("/nhs-number"):
+            found["nhs"].add(str(value["value"]))
+        if "entry_id" in value and "code" in value:  # a coded entry of registers' JSON API
+            found["codes"].add(str(value["code"]))
+        for key, item in value.items():
+            if key == "invite_codes":
+                found["codes"].update(str(c) for c in item.values())
+            elif key == "nhs_number" and item:
+                found["nhs"].add(str(item))
+            else:
+                _walk(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _walk(item, found)
+
+
+def test_examples_use_only_shipped_codes_and_test_range_nhs_numbers() -> None:
+    """"Never invent codes": every SNOMED code sent is in a shipped codelist; every NHS number is from the 999
+    range reserved for testing with a valid check digit, but the one sent on purpose to be refused."""
+    found: dict[str, set[str]] = {"codes": set(), "nhs": set()}
+    for request in requests_in(json.loads((ROOT / postman.OUTPUT).read_text())["item"]):
+        raw = request["request"].get("body", {}).get("raw")
+        if raw and raw.lstrip().startswith("{"):
+            _walk(json.loads(raw), found)
+    with EXPORT.open(newline="") as f:
+        for row in csv.DictReader(f):
+            found["codes"].add(row["Code"])
+            found["nhs"].add(row["NHS number"])
+    shipped = shipped_library().all_codes()
+    assert found["codes"] and found["codes"] <= shipped, found["codes"] - shipped
+    assert {"1049301000000100", "44054006", "999791000000106"} <= found["codes"]
+    assert all(n.startswith("999") for n in found["nhs"])
+    assert {n for n in found["nhs"] if nhs_number_problem(n)} == {NHS_BAD}
