@@ -129,6 +129,12 @@ class Kernel:
                 return rid
         return None
 
+    def latest_qof_ruleset_before(self, day: date) -> str | None:
+        """The QOF rule set of the latest year that started on or before ``day``."""
+        started = [(e.ruleset.settings.start, rid) for rid, e in self.engines.items()
+                   if e.ruleset.kind == "qof" and e.ruleset.settings.start <= day]
+        return max(started)[1] if started else None
+
     def period(self, ruleset: RuleSet, *, on: date | None = None, view: str = "today") -> Period:
         """``on``: that date, which must lie in the rule set's year (else :class:`NoRuleSetForDate`);
         ``today``: the service date, or, when the rule set's year does not contain it (no rule set for the

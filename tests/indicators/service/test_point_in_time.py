@@ -75,32 +75,37 @@ async def test_closed_year_is_scored_on_the_record_as_it_stood(database_url: str
 
 
 async def test_a_date_no_rule_set_covers_is_a_422_naming_the_years(database_url: str) -> None:
-    """No silent clamp: 2026-12-01 is in QOF 2026/27, for which no rule set exists here."""
+    """No silent clamp: 2027-06-01 is in QOF 2027/28, for which no rule set exists."""
     async with indicators_app(database_url, today=TODAY) as (app, client, headers):
         await _record(app)
-        if app.state.kernel.qof_ruleset_for(date(2026, 12, 1)) is not None:
-            return  # a 2026/27 rule set exists: the date is covered
-        r = await client.get(f"{BASE}/achievement?on=2026-12-01", headers=headers)
+        r = await client.get(f"{BASE}/achievement?on=2027-06-01", headers=headers)
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
         err = r.json()["errors"][0]
-        assert err["field"] == "on" and "2026/27" in err["reason"]
-        assert "2024/25" in err["reason"] and "2025/26" in err["reason"]
-        r = await client.get(f"{BASE}/achievement?on=2031-01-01", headers=headers)
+        assert err["field"] == "on" and "2027/28" in err["reason"]
+        assert "2024/25" in err["reason"] and "2025/26" in err["reason"] and "2026/27" in err["reason"]
+        r = await client.get(f"{BASE}/indicators/DM020?on=2023-06-01", headers=headers)
         assert r.status_code == 422
 
 
-async def test_today_says_which_year_and_that_it_has_no_rule_set(database_url: str) -> None:
-    """Symptom 4: on 2026-12-03 the answer for today names the year shown and says no 2026/27 rule set
-    exists, never the closed 2025/26 year without a word."""
+async def test_today_is_scored_on_the_year_containing_it(database_url: str) -> None:
+    """Symptom 4: on 2026-12-03 view=today scores QOF 2026/27 as of that day, saying the year is open; on
+    1 April the practice moves to the new year's rule set on its own."""
     async with indicators_app(database_url, today=TODAY) as (app, client, headers):
         await _record(app)
         body = (await client.get(f"{BASE}/achievement", headers=headers)).json()
-        if app.state.kernel.qof_ruleset_for(TODAY) is None:
-            assert body["year_closed"] is True and body["qof_year"] == "2025/26"
-            assert "no rule set for QOF year 2026/27" in body["note"]
-        else:
-            assert body["qof_year"] == "2026/27" and body["year_closed"] is False
-            assert body["achievement_date"] == TODAY.isoformat()
+        assert body["ruleset"] == "qof-2026-27" and body["qof_year"] == "2026/27"
+        assert body["year_closed"] is False and body["achievement_date"] == TODAY.isoformat()
+        assert body["view"] == "today" and body["note"] == ""
+
+
+async def test_today_in_a_year_without_a_rule_set_says_so(database_url: str) -> None:
+    """On 2027-05-01 (QOF 2027/28, no rule set) the answer names the year shown and that it is closed."""
+    async with indicators_app(database_url, today=date(2027, 5, 1)) as (app, client, headers):
+        await _record(app)
+        body = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        assert body["qof_year"] == "2026/27" and body["year_closed"] is True
+        assert body["achievement_date"] == "2027-03-31"
+        assert "no rule set for QOF year 2027/28" in body["note"]
 
 
 async def test_a_closed_year_asked_for_explicitly_uses_its_own_rule_set(database_url: str) -> None:
