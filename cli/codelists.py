@@ -13,7 +13,7 @@ from rich.table import Table
 
 from shared.codelists import CATALOGUE, DATA_DIR, parse_codelist, read_catalogue
 from shared.codelists.active import ReleaseStore, ReleaseStoreError, version_problem, with_release
-from shared.qof.registers import REGISTERS
+from shared.qof.registers import definitions_for, qof_year_of
 
 app = typer.Typer(help="Codelists: status and new releases (a release is a data change, not a code change).",
                   no_args_is_help=True)
@@ -21,13 +21,24 @@ console = Console()
 
 
 @app.command("status")
-def status() -> None:
+def status(
+    year: Annotated[str | None, typer.Option(help="QOF year whose register definitions to list, e.g. 2026-27 "
+                                             "(default: the year containing today)")] = None,
+) -> None:
     """Every cluster a register needs, with its codelist version and whether it is a refset or a stand-in."""
+    from datetime import date
+
     from shared.codelists import default_library
 
     library = default_library()
+    qof_year = year or qof_year_of(date.today())
+    try:
+        definitions = definitions_for(qof_year)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--year") from exc
+    console.print(f"Register definitions of QOF {qof_year}")
     table = Table("register", "cluster", "status", "version", "codes")
-    for definition in REGISTERS:
+    for definition in definitions:
         for cluster in sorted(definition.clusters()):
             state = library.status(cluster)
             version, size = ("", "") if state == "missing" else (library.get(cluster).version,

@@ -143,3 +143,13 @@ def test_codelist_add_records_a_release_as_data(tmp_path: Path, monkeypatch: pyt
     assert library.get("CAN_COD").codes == {"1064811000000103"}
     again = runner.invoke(app, ["codelist", "add", "CAN_COD", str(export), "--version", "20251107", "--source", "x"])
     assert again.exit_code == 2
+
+
+def test_codelist_status_lists_a_years_register_definitions():
+    """2026/27 widens the NDH register to previous gestational diabetes; 2025/26 does not read it."""
+    current = runner.invoke(app, ["codelist", "status", "--year", "2026-27"], env={"COLUMNS": "200"})
+    assert current.exit_code == 0 and "QOF 2026-27" in current.output and "GESTDIAB_COD" in current.output
+    closed = runner.invoke(app, ["codelist", "status", "--year", "2025-26"], env={"COLUMNS": "200"})
+    assert closed.exit_code == 0 and "GESTDIAB_COD" not in closed.output
+    bad = runner.invoke(app, ["codelist", "status", "--year", "2026/27"])
+    assert bad.exit_code != 0
