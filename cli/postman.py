@@ -91,7 +91,18 @@ def shape_checks(op: dict[str, Any], status: int, spec: dict[str, Any]) -> str:
 
 
 def test_script(ex: Example, shape: str = "") -> list[str]:
-    lines = ["(() => {", f"pm.test('status {ex.status}', () => pm.response.to.have.status({ex.status}));"]
+    lines = ["(() => {"]
+    if ex.retry_on is not None:
+        lines += [
+            "const tries = Number(pm.collectionVariables.get('tries:' + pm.info.requestId) || 0);",
+            f"if (pm.response.code === {ex.retry_on} && tries < 40) {{",
+            "  pm.collectionVariables.set('tries:' + pm.info.requestId, tries + 1);",
+            "  postman.setNextRequest(pm.info.requestId);",
+            "  setTimeout(() => {}, 250);",
+            "  return;",
+            "}",
+        ]
+    lines.append(f"pm.test('status {ex.status}', () => pm.response.to.have.status({ex.status}));")
     lines.append("const body = " + ("pm.response.json();" if ex.json_body else "pm.response.text();"))
     if shape:
         lines.append("pm.test('response shape (OpenAPI)', () => {")

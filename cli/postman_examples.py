@@ -91,6 +91,9 @@ class Example:
     name: str = ""  # a name for an extra (negative) request
     json_body: bool = True  # whether the answer is JSON
     script: str = ""  # more JavaScript, run after the checks (may add its own pm.test)
+    # Run the request again (every 250 ms, up to 40 times) while it answers this status: what it needs
+    # arrives by an event the service may not have consumed yet.
+    retry_on: int | None = None
 
 
 def _sample(path: Path) -> str:
@@ -253,7 +256,8 @@ RECALL: dict[str, Example | list[Example]] = {
     "POST /v1/practices/{ods}/recall/campaigns/{campaign_id}/record-codes": Example(
         200, "", path={"campaign_id": "{{campaignId}}"}),
     "PUT /v1/practices/{ods}/recall/patients/{patient_id}": Example(
-        200, "", path={"patient_id": "{{patientId}}"}, body={"recall_month": 9, "opted_out": False}),
+        200, "", path={"patient_id": "{{patientId}}"}, body={"recall_month": 9, "opted_out": False},
+        retry_on=404),  # recall learns of the patient from patient.registered
     "GET /v1/practices/{ods}/recall/lookup": Example(200, "", query={"nhs_number": NHS_A}),
     "GET /v1/practices/{ods}/recall/lists/{name}": Example(200, "", path={"name": "invited-once"}),
     "GET /v1/practices/{ods}/recall/responses": Example(200, ""),

@@ -1,8 +1,9 @@
 """QOF 2026/27 as data: totals, the indicator list and the provenance carried from the reference.
 
-Reference (../shared/reference/qof-2026-27/README.md): "43 indicators, 582 points: Clinical 437, Public Health
-145 [S]"; "£ per point £227.95 and national average list size 10,349 [U, one tool] ... keep both as [U]
-settings data until the Statement of Financial Entitlements is read".
+Reference (shared/reference/qof-2026-27/, the reference as published in ../shared/reference/qof-2026-27/):
+"43 indicators, 582 points: Clinical 437, Public Health 145 [S]"; "£ per point £227.95 and national average
+list size 10,349 [U, one tool] ... keep both as [U] settings data until the Statement of Financial Entitlements
+is read".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from services.indicators.domain import available_rulesets, compile_ruleset, load_ruleset
 from services.indicators.domain.scoring import improvement_baseline, improvement_points, points_with_improvement
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "qof-2026-27" / "indicators_2026_27.csv"
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "qof-2026-27" / "indicators_2026_27.csv"
 
 
 def _reference_rows() -> dict[str, dict[str, str]]:
