@@ -7,6 +7,8 @@ duplicates that a retry may cause are removed by consumers, which dedupe by even
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -33,3 +35,15 @@ def make_consumer(bootstrap: str, group_id: str, topics: list[str]) -> AIOKafkaC
         heartbeat_interval_ms=1_000,
         metadata_max_age_ms=5_000,
     )
+
+
+async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
+    """Create topics with this many partitions (consumer parallelism is capped by them); existing ones stay."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
