@@ -196,6 +196,13 @@ INDICATORS: dict[str, Example | list[Example]] = {
     "GET /v1/practices/{ods}/indicators/{indicator_id}/worklist": Example(
         200, "", path={"indicator_id": "DM020"}, query={"limit": "20"}),
     "GET /v1/practices/{ods}/worklist/next-best": Example(200, "", query={"limit": "20"}),
+    "GET /v1/practices/{ods}/patients/{patient_id}/indicators": [
+        Example(200, "pm.expect(body.patient_id).to.eql(pm.collectionVariables.get('patientId'));\n"
+                     "pm.expect(body.indicators.map((i) => i.indicator_id)).to.include('DM020');",
+                path={"patient_id": "{{patientId}}"}),
+        Example(404, PROBLEM, path={"patient_id": "00000000-0000-4000-8000-000000000000"},
+                name="Refused: a patient who is not the practice's"),
+    ],
     "GET /v1/practices/{ods}/worklist/time-sensitive": Example(200, "", query={"limit": "20"}),
     "PUT /v1/practices/{ods}/contract": Example(
         200, "pm.expect(body.ruleset_id).to.eql('qof-2026-27');", body={"ruleset_id": "qof-2026-27"}),

@@ -9,7 +9,16 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.indicators.api import achievement, benchmarks, codelists, exports, manage, rulesets, worklists
+from services.indicators.api import (
+    achievement,
+    benchmarks,
+    codelists,
+    exports,
+    manage,
+    patients,
+    rulesets,
+    worklists,
+)
 from services.indicators.events import after_batch, after_unit, handlers
 from services.indicators.service.evaluation import rescore_pending
 from services.indicators.service.freshness import Watcher
@@ -41,6 +50,7 @@ def create_app(
         routers=[
             achievement.router,
             worklists.router,
+            patients.router,
             manage.router,
             exports.router,
             rulesets.router,

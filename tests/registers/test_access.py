@@ -51,3 +51,21 @@ async def test_practice_isolation_and_authentication(database_url: str) -> None:
         assert (await client.get(f"{a}/registers", headers=forged)).status_code == 401
         # Health endpoints stay open for orchestration.
         assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_identities_of_a_page_of_ids_come_from_the_practice_only(sqlite_url: str) -> None:
+    async with registers_app(sqlite_url) as (app, client, headers):
+        cfg = app.state.settings
+        a, b = f"/v1/practices/{PRACTICE}/patients", f"/v1/practices/{OTHER}/patients"
+        mine = (await client.put(a, json={"patients": [patient(1), patient(2), patient(3)]}, headers=headers)).json()
+        other_headers = bearer(cfg, scopes=["records:read", "records:write"], practices=[OTHER])
+        theirs = (await client.put(b, json={"patients": [patient(4)]}, headers=other_headers)).json()
+        wanted = [*list(mine["ids"].values())[:2], *theirs["ids"].values()]
+        r = await client.get(a, params=[("id", pid) for pid in wanted], headers=headers)
+        assert r.status_code == 200, r.text
+        found = {p["id"]: p["nhs_number"] for p in r.json()["items"]}
+        by_id = {v: k for k, v in mine["ids"].items()}
+        # the two of this practice, with their NHS numbers; the other practice's patient is not there
+        assert found == {pid: by_id[pid] for pid in wanted[:2]}
+        too_many = await client.get(a, params=[("id", str(i)) for i in range(1001)], headers=headers)
+        assert too_many.status_code == 422

@@ -19,6 +19,7 @@ from shared.problems import invalid, not_found
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/practices/{ods}/patients", tags=["patients"])
+MAX_IDS = 1000
 
 
 class PatientsIn(BaseModel):
@@ -62,18 +63,26 @@ async def list_patients(
     rt: RuntimeDep,
     principal: RecordsReader,
     nhs_number: Annotated[NHSNumber | None, Query()] = None,
+    patient_id: Annotated[
+        list[str] | None,
+        Query(alias="id", max_length=MAX_IDS,
+              description=f"Only these platform patient ids (repeatable, at most {MAX_IDS}): a page's identities "
+              "resolved in one call; ids of other practices are not found"),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PatientPage:
     q = select(Patient).where(Patient.practice_ods == ods.upper()).order_by(Patient.id).limit(limit + 1)
     if nhs_number:
         q = q.where(Patient.nhs_number == nhs_number)
+    if patient_id:
+        q = q.where(Patient.id.in_(patient_id))
     if cursor:
         q = q.where(Patient.id > cursor)
     async with rt.sessions() as s, s.begin():
         rows = list(await s.scalars(q))
         await audit(
-            s, audit_log, principal, "patients.list", "search" if nhs_number else "page", practice=ods
+            s, audit_log, principal, "patients.list", "search" if nhs_number or patient_id else "page", practice=ods
         )
     more = len(rows) > limit
     rows = rows[:limit]
