@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from services.indicators.api.deps import Analyst, KernelDep, require_ruleset
 from services.indicators.service.benchmarks import benchmarks, practices_of
 from services.indicators.service.freshness import freshness_of
-from services.indicators.service.kernel import DEFAULT_RULESET
 from shared.disclosure import describe
 from shared.problems import forbidden, invalid, not_found
 from shared.service import RuntimeDep
@@ -51,8 +50,11 @@ async def get_benchmarks(
     kernel: KernelDep,
     principal: Analyst,
     indicator: Annotated[str, Query(min_length=2, max_length=20, description="e.g. DM020")],
-    ruleset: str = DEFAULT_RULESET,
+    ruleset: Annotated[
+        str | None, Query(description="Rule set, e.g. qof-2025-26 (default: the one scored today)")
+    ] = None,
 ) -> BenchmarksOut:
+    ruleset = ruleset or kernel.qof_ruleset_in_force(kernel.today()) or kernel.default_ruleset
     if (principal.icb or "").upper() != icb.upper():
         raise forbidden(f"This token does not grant access to ICB {icb}")
     if not practices_of(icb):

@@ -13,10 +13,11 @@ from services.indicators.api.deps import KernelDep, Reader, Writer, require_rule
 from services.indicators.api.schemas import AttestationIn, AttestationOut, ContractIn, ContractOut
 from services.indicators.domain import IndicatorsError, load_contract
 from services.indicators.service.achievement import achievement
-from services.indicators.service.evaluation import publish_aggregates, refresh
+from services.indicators.service.evaluation import contract_on, publish_aggregates, refresh
 from services.indicators.service.jobs import SYNC_LIMIT, practice_patients, run_job, start_job
+from services.indicators.service.kernel import Kernel, qof_year_label
 from services.indicators.store.models import ATTESTATIONS, CONTRACTS, RecomputeJob, audit_log
-from services.indicators.store.state import contract_of
+from services.indicators.store.state import ContractChoice, contract_of
 from shared.audit import audit
 from shared.db import upsert, utcnow
 from shared.events.outbox import enqueue
@@ -31,13 +32,34 @@ router = APIRouter(prefix="/v1/practices/{ods}", tags=["contract and attestation
 async def get_contract(ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader) -> ContractOut:
     async with rt.sessions() as s:
         c = await contract_of(s, ods.upper(), kernel)
-    local = kernel.ruleset(c.local_scheme_id) if c.local_scheme_id else None
+    return contract_out(kernel, ods.upper(), c)
+
+
+def contract_out(kernel: Kernel, practice: str, recorded: ContractChoice) -> ContractOut:
+    """The recorded contract and what is scored today: a rule set recorded for a closed year does not pin the
+    practice to it (``contract_on``); the answer says when the two differ."""
+    local = kernel.ruleset(recorded.local_scheme_id) if recorded.local_scheme_id else None
+    today = kernel.today()
+    now = contract_on(kernel, recorded, today)
+    period = kernel.period(kernel.ruleset(now.ruleset_id))
+    notes = [period.note] if period.note else []
+    if now.ruleset_id != recorded.ruleset_id:
+        was = kernel.ruleset(recorded.ruleset_id).settings
+        notes.insert(0, f"{recorded.ruleset_id} is for QOF {qof_year_label(was.start)}"
+                        f"{', a closed year' if was.pped < today else ''}: QOF {period.qof_year} is scored "
+                        f"on {now.ruleset_id}")
+    if recorded.local_scheme_id and now.local_scheme_id is None:
+        notes.append(f"{recorded.local_scheme_id} does not cover {today.isoformat()}: not scored")
     return ContractOut(
-        practice=ods.upper(),
-        ruleset_id=c.ruleset_id,
-        local_scheme_id=c.local_scheme_id,
+        practice=practice,
+        ruleset_id=recorded.ruleset_id,
+        local_scheme_id=recorded.local_scheme_id,
         opted_out=list(local.replaces) if local else [],
-        default=not c.stored,
+        default=not recorded.stored,
+        scored_on=now.ruleset_id,
+        scored_local_scheme=now.local_scheme_id,
+        qof_year=period.qof_year,
+        note="; ".join(notes),
     )
 
 
@@ -85,14 +107,7 @@ async def put_contract(ods: str, body: ContractIn, rt: RuntimeDep, kernel: Kerne
             s, audit_log, principal, "contract.set", body.ruleset_id, practice=practice, detail=body.local_scheme_id
         )
     rt.events_written()
-    local = kernel.ruleset(body.local_scheme_id) if body.local_scheme_id else None
-    return ContractOut(
-        practice=practice,
-        ruleset_id=body.ruleset_id,
-        local_scheme_id=body.local_scheme_id,
-        opted_out=list(local.replaces) if local else [],
-        default=False,
-    )
+    return contract_out(kernel, practice, ContractChoice(body.ruleset_id, body.local_scheme_id, True))
 
 
 @router.put(
@@ -101,11 +116,28 @@ async def put_contract(ods: str, body: ContractIn, rt: RuntimeDep, kernel: Kerne
     summary="Record QI evidence for an attestation indicator (QI013, QI014, ...)",
 )
 async def put_attestation(
-    ods: str, indicator_id: str, body: AttestationIn, rt: RuntimeDep, kernel: KernelDep, principal: Writer
+    ods: str,
+    indicator_id: str,
+    body: AttestationIn,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    principal: Writer,
+    ruleset: Annotated[
+        str | None, Query(description="QOF rule set the evidence is for (default: the one scored today); a "
+                          "closed year is asked for explicitly")
+    ] = None,
 ) -> AttestationOut:
     practice, iid = ods.upper(), indicator_id.upper()
+    if ruleset is not None:
+        require_ruleset(kernel, ruleset, "ruleset")
     async with rt.sessions() as s, s.begin():
-        contract = await contract_of(s, practice, kernel)
+        recorded = await contract_of(s, practice, kernel)
+        # the year scored today unless one is named: a closed year the recorded contract names does not pin it
+        contract = (
+            ContractChoice(ruleset, None, recorded.stored)
+            if ruleset is not None
+            else contract_on(kernel, recorded, kernel.today())
+        )
         rs = kernel.ruleset(contract.ruleset_id)
         ind = next((i for i in rs.indicators if i.id == iid), None)
         if ind is None or ind.kind != "attestation":

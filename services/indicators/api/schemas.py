@@ -230,6 +230,12 @@ class ContractOut(BaseModel):
     local_scheme_id: str | None
     opted_out: list[str]
     default: bool = Field(description="True when no contract was recorded and the default rule set applies")
+    scored_on: str = Field(description="The QOF rule set scored today: on 1 April a practice moves to the new "
+                           "year's rule set on its own where one exists")
+    scored_local_scheme: str | None = Field(description="The local scheme scored today (only while it covers today)")
+    qof_year: str = Field(description="The QOF year scored today, e.g. 2026/27")
+    note: str = Field("", description="Said when the recorded rule set is not the one scored today, or when no "
+                      "rule set covers today's year")
 
 
 class AttestationIn(BaseModel):

@@ -104,7 +104,7 @@ def contract_on(kernel: Kernel, contract: ContractChoice, day: date) -> Contract
     """The contract for the QOF year containing ``day``: on 1 April a practice moves to that year's rule set
     on its own where one exists (a local scheme goes with it only when it covers ``day``). With no rule set
     for that year, the latest year before it, and its period says so (``Kernel.period``)."""
-    rid = kernel.qof_ruleset_for(day) or kernel.latest_qof_ruleset_before(day)
+    rid = kernel.qof_ruleset_in_force(day)
     if rid is None or rid == contract.ruleset_id:
         return contract
     local = contract.local_scheme_id

@@ -135,6 +135,11 @@ class Kernel:
                    if e.ruleset.kind == "qof" and e.ruleset.settings.start <= day]
         return max(started)[1] if started else None
 
+    def qof_ruleset_in_force(self, day: date) -> str | None:
+        """The QOF rule set a practice is scored on at ``day``: its year's, else (no rule set for that year) the
+        latest year before it, whose answers then say so."""
+        return self.qof_ruleset_for(day) or self.latest_qof_ruleset_before(day)
+
     def period(self, ruleset: RuleSet, *, on: date | None = None, view: str = "today") -> Period:
         """``on``: that date, which must lie in the rule set's year (else :class:`NoRuleSetForDate`);
         ``today``: the service date, or, when the rule set's year does not contain it (no rule set for the

@@ -171,20 +171,25 @@ async def test_contract_attestation_and_rulesets(database_url: str) -> None:
         ids = {i["indicator_id"] for i in body["indicators"]}
         assert "LDM001" in ids and "DM020" not in ids and body["local_scheme"] == "local-somerset-style-2025-26"
 
-        # QI attestations belong to 2024/25 (retired in 2025/26).
+        # QI attestations belong to 2024/25 (retired in 2025/26): the closed year is asked for explicitly, a
+        # contract recorded for it does not pin the practice to it
         r = await client.put(f"{BASE}/attestations/QI013", json={"activity": "x"}, headers=headers)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "indicator_id"
-        await client.put(f"{BASE}/contract", json={"ruleset_id": "qof-2024-25"}, headers=headers)
-        r = await client.put(f"{BASE}/attestations/QI014", headers=headers, json={
+        c = (await client.put(f"{BASE}/contract", json={"ruleset_id": "qof-2024-25"}, headers=headers)).json()
+        assert c["scored_on"] == "qof-2025-26" and "qof-2024-25 is for QOF 2024/25, a closed year" in c["note"]
+        r = await client.put(f"{BASE}/attestations/QI014", json={"activity": "x"}, headers=headers)
+        assert r.status_code == 422 and "qof-2025-26" in r.json()["errors"][0]["reason"]
+        closed = f"{BASE}/attestations/QI014?ruleset=qof-2024-25"
+        r = await client.put(closed, headers=headers, json={
             "activity": "Frailty QI", "plan": "PDSA cycles", "network_meetings": ["2024-05-01"]})
         assert r.status_code == 200, r.text
         assert r.json()["achieved"] is False and r.json()["reasons"]
-        r = await client.put(f"{BASE}/attestations/QI014", headers=headers, json={
+        r = await client.put(closed, headers=headers, json={
             "activity": "Frailty QI", "plan": "PDSA cycles", "network_meetings": ["2024-05-01", "2025-02-01"]})
         assert r.json()["achieved"] is True and r.json()["points"] == r.json()["max_points"] > 0
         assert r.json()["pounds"] > 0
         read_only = bearer(app.state.settings, scopes=["indicators:read"], practices=[PRACTICE])
-        assert (await client.put(f"{BASE}/attestations/QI014", headers=read_only, json={})).status_code == 403
+        assert (await client.put(closed, headers=read_only, json={})).status_code == 403
 
         lst = (await client.get("/v1/rulesets", headers=headers)).json()
         assert {r["id"] for r in lst} >= {"qof-2024-25", "qof-2025-26", "local-somerset-style-2025-26"}

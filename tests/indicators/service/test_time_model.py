@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from services.indicators.service.jobs import refresh_stale
 from services.indicators.service.kernel import Kernel
+from shared.testing import bearer
 from tests.indicators.service.helpers import PRACTICE, deliver, diabetic, indicators_app, registered
 
 BASE = f"/v1/practices/{PRACTICE}"
@@ -78,3 +80,43 @@ async def test_no_rule_set_for_the_current_year_is_said(database_url: str) -> No
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
         reason = r.json()["errors"][0]["reason"]
         assert "2024/25" in reason and "2025/26" in reason and "2026/27" in reason
+
+
+async def test_on_1_april_the_practice_moves_to_the_new_year_on_its_own(database_url: str) -> None:
+    """"On 1 April practices move to the new year's rule set on their own where one exists, and say so where
+    none does": a contract recorded for 2025/26 does not pin the practice to the closed year. The service
+    clock is moved across two year ends."""
+    clock = [date(2026, 3, 31)]
+    async with indicators_app(database_url, today=clock[0]) as (app, client, headers):
+        kernel = app.state.kernel
+        kernel.today = lambda: clock[0]
+        await _practice(app)
+        c = (await client.put(f"{BASE}/contract", json={"ruleset_id": "qof-2025-26"}, headers=headers)).json()
+        assert (c["scored_on"], c["qof_year"], c["note"]) == ("qof-2025-26", "2025/26", "")
+        last_day = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        assert (last_day["ruleset"], last_day["achievement_date"]) == ("qof-2025-26", "2026-03-31")
+        assert _year(last_day) == ("2025/26", False) and last_day["source"] == "stored"
+
+        clock[0] = date(2026, 4, 1)
+        first_day = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        assert (first_day["ruleset"], first_day["achievement_date"]) == ("qof-2026-27", "2026-04-01")
+        assert _year(first_day) == ("2026/27", False) and first_day["note"] == ""
+        year_end = (await client.get(f"{BASE}/achievement?view=year-end", headers=headers)).json()
+        assert (year_end["ruleset"], year_end["achievement_date"]) == ("qof-2026-27", "2027-03-31")
+        c = (await client.get(f"{BASE}/contract", headers=headers)).json()
+        assert (c["ruleset_id"], c["scored_on"], c["qof_year"]) == ("qof-2025-26", "qof-2026-27", "2026/27")
+        assert "qof-2025-26 is for QOF 2025/26, a closed year: QOF 2026/27 is scored on qof-2026-27" in c["note"]
+        # the daily refresh moves the stored outcomes to the new year: answers come from them again
+        assert await refresh_stale(app.state.runtime.sessions, kernel) == 1
+        stored = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        assert (stored["ruleset"], stored["source"]) == ("qof-2026-27", "stored")
+        analyst = bearer(app.state.settings, scopes=["analytics:read"], icb="QHM")
+        bench = (await client.get("/v1/icbs/QHM/benchmarks?indicator=DM020", headers=analyst)).json()
+        assert bench["ruleset"] == "qof-2026-27"
+
+        clock[0] = date(2027, 4, 1)  # QOF 2027/28: no rule set
+        body = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        assert (body["ruleset"], body["achievement_date"]) == ("qof-2026-27", "2027-03-31")
+        assert _year(body) == ("2026/27", True) and "no rule set for QOF year 2027/28" in body["note"]
+        c = (await client.get(f"{BASE}/contract", headers=headers)).json()
+        assert c["scored_on"] == "qof-2026-27" and "no rule set for QOF year 2027/28" in c["note"]
