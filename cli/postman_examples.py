@@ -225,6 +225,10 @@ INDICATORS: dict[str, Example | list[Example]] = {
         200, "pm.expect(body.id).to.eql('qof-2026-27');", path={"ruleset_id": "qof-2026-27"}),
     "GET /v1/icbs/{icb}/benchmarks": Example(
         200, "", query={"indicator": "DM020"}, token="icbToken"),
+    "GET /v1/icbs/{icb}/benchmarks/indicators": Example(
+        200, "pm.expect(body.indicators.map((i) => i.indicator_id)).to.include('DM020');\n"
+             "body.indicators.forEach((i) => i.rows.forEach((r) => pm.expect(r).to.not.have.property('patient_id')));",
+        token="icbToken"),
     "GET /v1/codelists/releases": Example(200, "", token="adminToken"),
     "POST /v1/codelists/releases": Example(
         422, problem_with("version"), token="adminToken",

@@ -9,9 +9,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.indicators.api.deps import Analyst, KernelDep, require_ruleset
-from services.indicators.service.benchmarks import benchmarks, practices_of
-from services.indicators.service.freshness import freshness_of
+from services.indicators.service.benchmarks import Row, all_benchmarks, benchmarks, practices_of
+from services.indicators.service.freshness import Freshness, freshness_of
+from services.indicators.service.kernel import qof_year_label
+from shared.auth import Principal
 from shared.disclosure import describe
+from shared.organisations import Organisation
 from shared.problems import forbidden, invalid, not_found
 from shared.service import RuntimeDep
 
@@ -19,8 +22,8 @@ router = APIRouter(prefix="/v1/icbs/{icb}", tags=["benchmarks"])
 
 
 class BenchmarkRow(BaseModel):
-    level: str = Field(description="practice | pcn")
-    code: str = Field(description="Practice or PCN ODS code")
+    level: str = Field(description="practice | pcn | icb (the ICB total, on the whole ICB's counts)")
+    code: str = Field(description="Practice, PCN or ICB ODS code")
     pcn: str | None
     practices: int
     register_size: int | None
@@ -43,6 +46,34 @@ class BenchmarksOut(BaseModel):
     rows: list[BenchmarkRow]
 
 
+def row_out(r: Row, fresh: dict[str, Freshness], orgs: dict[str, Organisation], behind: list[str]) -> BenchmarkRow:
+    """One row with how fresh it is: a practice's own time, a PCN's or the ICB's oldest practice."""
+    members = [r.code] if r.kind == "practice" else [p for p in fresh if r.kind == "icb" or orgs[p].pcn_ods == r.code]
+    times = [fresh[p].as_of for p in members]
+    as_of = None if not times or None in times else min(t for t in times if t is not None)
+    return BenchmarkRow(
+        level=r.kind,
+        code=r.code,
+        pcn=r.pcn,
+        practices=r.practices,
+        register_size=r.register_size,
+        denominator=r.denominator,
+        numerator=r.numerator,
+        pcas=r.pcas,
+        achievement_pct=r.achievement_pct,
+        suppressed=r.suppressed,
+        as_of=as_of,
+        behind=any(p in behind for p in members),
+    )
+
+
+def check_icb(principal: Principal, icb: str) -> None:
+    if (principal.icb or "").upper() != icb.upper():
+        raise forbidden(f"This token does not grant access to ICB {icb}")
+    if not practices_of(icb):
+        raise not_found(f"ICB {icb}")
+
+
 @router.get("/benchmarks", response_model=BenchmarksOut, summary="Per-practice and per-PCN aggregates of an ICB")
 async def get_benchmarks(
     icb: str,
@@ -55,10 +86,7 @@ async def get_benchmarks(
     ] = None,
 ) -> BenchmarksOut:
     ruleset = ruleset or kernel.qof_ruleset_in_force(kernel.today()) or kernel.default_ruleset
-    if (principal.icb or "").upper() != icb.upper():
-        raise forbidden(f"This token does not grant access to ICB {icb}")
-    if not practices_of(icb):
-        raise not_found(f"ICB {icb}")
+    check_icb(principal, icb)
     require_ruleset(kernel, ruleset, "ruleset")
     if indicator.upper() not in {i.id for i in kernel.ruleset(ruleset).indicators}:
         raise invalid(
@@ -70,35 +98,63 @@ async def get_benchmarks(
         fresh = await freshness_of(s, orgs)
     behind = sorted(p for p, f in fresh.items() if f.provisional)
 
-    def as_of(code: str, kind: str) -> datetime | None:
-        if kind == "practice":
-            return fresh[code].as_of
-        times = [f.as_of for p, f in fresh.items() if orgs[p].pcn_ods == code]
-        return None if not times or None in times else min(t for t in times if t is not None)
-
-    def late(code: str, kind: str) -> bool:
-        return code in behind if kind == "practice" else any(orgs[p].pcn_ods == code for p in behind)
     return BenchmarksOut(
         icb=icb.upper(),
         indicator_id=indicator.upper(),
         ruleset=ruleset,
         suppression=describe(),
         practices_behind=behind,
-        rows=[
-            BenchmarkRow(
-                level=r.kind,
-                code=r.code,
-                pcn=r.pcn,
-                practices=r.practices,
-                register_size=r.register_size,
-                denominator=r.denominator,
-                numerator=r.numerator,
-                pcas=r.pcas,
-                achievement_pct=r.achievement_pct,
-                suppressed=r.suppressed,
-                as_of=as_of(r.code, r.kind),
-                behind=late(r.code, r.kind),
-            )
-            for r in rows
+        rows=[row_out(r, fresh, orgs, behind) for r in rows],
+    )
+
+
+class IndicatorBenchmarks(BaseModel):
+    indicator_id: str
+    wording: str
+    group: str
+    rows: list[BenchmarkRow] = Field(description="Practices, PCNs, then the ICB total")
+
+
+class AllBenchmarksOut(BaseModel):
+    icb: str
+    ruleset: str
+    qof_year: str
+    suppression: str
+    practices: list[str] = Field(description="The ICB's practices (ODS codes)")
+    practices_behind: list[str] = Field(description="Practices whose figures are still catching up")
+    indicators: list[IndicatorBenchmarks] = Field(description="Every patient-level and register indicator of the "
+                                                  "rule set, with a row for each practice that has figures")
+
+
+@router.get("/benchmarks/indicators", response_model=AllBenchmarksOut,
+            summary="Every indicator at once: per-practice, per-PCN and ICB-total aggregates, small numbers withheld")
+async def get_all_benchmarks(
+    icb: str,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    principal: Analyst,
+    ruleset: Annotated[str | None, Query(description="Default: the QOF year containing today")] = None,
+) -> AllBenchmarksOut:
+    check_icb(principal, icb)
+    rid = ruleset or kernel.qof_ruleset_in_force(kernel.today()) or kernel.default_ruleset
+    require_ruleset(kernel, rid, "ruleset")
+    rs = kernel.ruleset(rid)
+    async with rt.sessions() as s:
+        found = await all_benchmarks(s, icb, rid)
+        orgs = practices_of(icb)
+        fresh = await freshness_of(s, orgs)
+    behind = sorted(p for p, f in fresh.items() if f.provisional)
+    return AllBenchmarksOut(
+        icb=icb.upper(),
+        ruleset=rid,
+        qof_year=qof_year_label(rs.settings.start),
+        suppression=describe(),
+        practices=sorted(orgs),
+        practices_behind=behind,
+        indicators=[
+            IndicatorBenchmarks(indicator_id=i.id, wording=i.wording, group=i.group,
+                                rows=[row_out(r, fresh, orgs, behind) for r in found.get(i.id, [])])
+            for i in rs.indicators
+            if i.kind != "attestation"
         ],
     )

@@ -22,9 +22,12 @@ def practices_of(icb: str) -> dict[str, Organisation]:
     return {o.practice_ods: o for o in practices_in_icb(icb)}
 
 
+Counted = tuple[str, int, int, int, int]  # practice, register size, denominator, numerator, PCAs
+
+
 @dataclass(frozen=True)
 class Row:
-    kind: str  # practice | pcn
+    kind: str  # practice | pcn | icb
     code: str
     pcn: str | None
     practices: int
@@ -44,6 +47,24 @@ def _row(kind: str, code: str, pcn: str | None, practices: int, reg: int, den: i
     return Row(kind, code, pcn, practices, shown[0], shown[1], shown[2], shown[3], pct, any(x is None for x in shown))
 
 
+def _rows(found: list[Counted], orgs: dict[str, Organisation], icb: str | None = None) -> list[Row]:
+    """Practice rows, then PCN rows, then (given ``icb``) the ICB total, each suppressed on its own counts."""
+    out: list[Row] = []
+    pcn: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    total = [0, 0, 0, 0, 0]
+    for p, reg, den, num, pcas in sorted(found):
+        out.append(_row("practice", p, orgs[p].pcn_ods, 1, reg, den, num, pcas))
+        acc = pcn[orgs[p].pcn_ods]
+        for i, v in enumerate((1, reg, den, num, pcas)):
+            acc[i] += v
+            total[i] += v
+    for code, (n, reg, den, num, pcas) in sorted(pcn.items()):
+        out.append(_row("pcn", code, None, n, reg, den, num, pcas))
+    if icb is not None:
+        out.append(_row("icb", icb.upper(), None, *total))
+    return out
+
+
 async def benchmarks(session: AsyncSession, icb: str, indicator_id: str, ruleset_id: str) -> list[Row]:
     orgs = practices_of(icb)
     st = INDICATOR_STATE.c
@@ -54,13 +75,17 @@ async def benchmarks(session: AsyncSession, icb: str, indicator_id: str, ruleset
             )
         )
     ).all()
-    out: list[Row] = []
-    pcn: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for p, reg, den, num, pcas in sorted(rows):
-        out.append(_row("practice", p, orgs[p].pcn_ods, 1, reg, den, num, pcas))
-        acc = pcn[orgs[p].pcn_ods]
-        for i, v in enumerate((1, reg, den, num, pcas)):
-            acc[i] += v
-    for code, (n, reg, den, num, pcas) in sorted(pcn.items()):
-        out.append(_row("pcn", code, None, n, reg, den, num, pcas))
-    return out
+    return _rows([tuple(r) for r in rows], orgs)  # type: ignore[misc]
+
+
+async def all_benchmarks(session: AsyncSession, icb: str, ruleset_id: str) -> dict[str, list[Row]]:
+    """Every indicator of the rule set at once: indicator id -> practice, PCN and ICB total rows."""
+    orgs = practices_of(icb)
+    st = INDICATOR_STATE.c
+    found: dict[str, list[Counted]] = defaultdict(list)
+    q = select(st.indicator_id, st.practice_ods, st.register_size, st.denominator, st.numerator, st.pcas).where(
+        st.ruleset_id == ruleset_id, st.practice_ods.in_(list(orgs))
+    )
+    for iid, *rest in (await session.execute(q)).all():
+        found[iid].append(tuple(rest))  # type: ignore[arg-type]
+    return {iid: _rows(rows, orgs, icb) for iid, rows in sorted(found.items())}

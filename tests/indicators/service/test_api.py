@@ -224,3 +224,32 @@ async def test_icb_benchmarks_suppress_and_round(database_url: str) -> None:
                                  headers=practice_token)).status_code == 403
         bad = await client.get("/v1/icbs/QHM/benchmarks?indicator=ZZZ999", headers=analyst)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "indicator"
+
+
+async def test_icb_benchmarks_for_every_indicator_at_once_with_the_icb_total(sqlite_url: str) -> None:
+    """Disclosure rule (shared/disclosure.py): "Counts of 7 or fewer are withheld; the others are rounded to the
+    nearest 5". The ICB total is disclosed on the ICB's own counts, so it shows what a small practice hides
+    only inside a total of more than 7."""
+    async with indicators_app(sqlite_url) as (app, client, _headers):
+        await _practice(app)  # 6 diabetics, 3 in target: withheld on its own
+        for i in range(12):
+            await diabetic(app, f"{SAME_PCN}-d{i}", 50.0 if i < 9 else 80.0, practice=SAME_PCN)
+        analyst = bearer(app.state.settings, scopes=["analytics:read"], icb="QHM")
+        r = await client.get("/v1/icbs/QHM/benchmarks/indicators?ruleset=qof-2025-26", headers=analyst)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["qof_year"] == "2025/26" and PRACTICE in body["practices"]
+        ids = [i["indicator_id"] for i in body["indicators"]]
+        assert "DM020" in ids and len(ids) > 20
+        dm = next(i for i in body["indicators"] if i["indicator_id"] == "DM020")
+        total = next(x for x in dm["rows"] if x["level"] == "icb")
+        # 18 in the denominator (6 + 12), 12 in the numerator (3 + 9): rounded to 20 and 10
+        assert (total["code"], total["practices"], total["denominator"], total["numerator"]) == ("QHM", 2, 20, 10)
+        assert total["achievement_pct"] == round(100 * 12 / 18, 1)
+        small = next(x for x in dm["rows"] if x["code"] == PRACTICE)
+        assert small["suppressed"] is True and small["numerator"] is None
+        assert "patient_id" not in r.text
+        other = bearer(app.state.settings, scopes=["analytics:read"], icb="QWE")
+        assert (await client.get("/v1/icbs/QHM/benchmarks/indicators", headers=other)).status_code == 403
+        practice_token = bearer(app.state.settings, scopes=["indicators:read"], practices=[PRACTICE])
+        assert (await client.get("/v1/icbs/QHM/benchmarks/indicators", headers=practice_token)).status_code == 403
