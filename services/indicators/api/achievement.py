@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.indicators.api.deps import KernelDep, Reader, require_ruleset
 from services.indicators.api.schemas import (
@@ -18,10 +18,12 @@ from services.indicators.api.schemas import (
     year_out,
 )
 from services.indicators.service.achievement import achievement
-from services.indicators.service.trends import history, projection
+from services.indicators.service.kernel import Kernel
+from services.indicators.service.month_ends import fill_month_ends
+from services.indicators.service.trends import history, history_rulesets, projection
 from services.indicators.service.whatif import what_if
 from shared.problems import not_found
-from shared.service import RuntimeDep
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/practices/{ods}", tags=["achievement"])
 
@@ -61,8 +63,16 @@ async def get_indicator(
     return one_indicator_out(a, r)
 
 
+async def month_ends(rt: Runtime, kernel: Kernel, practice: str) -> None:
+    """Month ends not yet held are computed from the record first (a practice's first look at its history)."""
+    async with rt.sessions() as s, s.begin():
+        await fill_month_ends(s, kernel, practice)
+
+
 class MonthOut(BaseModel):
     month: str
+    achievement_date: date = Field(description="The month end (computed from the record once the month is over), "
+                                   "or the day the current month's figure is for")
     achievement_pct: float | None
     points: float
     pounds: float | None
@@ -81,7 +91,8 @@ class HistoryOut(BaseModel):
     indicators: list[IndicatorHistory]
 
 
-@router.get("/history", response_model=HistoryOut, summary="Monthly achievement snapshots per indicator")
+@router.get("/history", response_model=HistoryOut,
+            summary="Month-end achievement per indicator since 1 April, and last year's final")
 async def get_history(
     ods: str,
     rt: RuntimeDep,
@@ -89,9 +100,10 @@ async def get_history(
     _p: Reader,
     indicator: Annotated[str | None, Query(description="Only this indicator")] = None,
 ) -> HistoryOut:
+    await month_ends(rt, kernel, ods.upper())
     async with rt.sessions() as s:
         a = await achievement(s, kernel, ods.upper())
-        hist = await history(s, ods.upper(), sorted({r.ruleset.id for r in a.results}))
+        hist = await history(s, ods.upper(), history_rulesets(kernel, a))
     out = [
         IndicatorHistory(indicator_id=iid, ruleset=rid, months=[MonthOut(**m.__dict__) for m in months])
         for (rid, iid), months in sorted(hist.items())
@@ -109,8 +121,10 @@ class ProjectedOut(BaseModel):
     projected_points: float
     projected_pounds: float | None
     max_points: float
-    method: str
+    method: str = Field(description="seasonal (last year's month ends), linear (this year's month ends) or "
+                        "carry-forward (one month only)")
     from_month: int | None
+    months_used: list[str] = Field(description="This year's months (YYYY-MM) the projection drew on")
 
 
 class ProjectionOut(YearOut):
@@ -124,9 +138,10 @@ class ProjectionOut(YearOut):
 
 @router.get("/projection", response_model=ProjectionOut, summary="Year-end projection from the monthly history")
 async def get_projection(ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader) -> ProjectionOut:
+    await month_ends(rt, kernel, ods.upper())
     async with rt.sessions() as s:
         a = await achievement(s, kernel, ods.upper())
-        items = await projection(s, a)
+        items = await projection(s, kernel, a)
     return ProjectionOut(
         practice=a.practice,
         **year_out(a),

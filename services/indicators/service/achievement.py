@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.indicators.domain import IndicatorsError, apdf, cpi
+from services.indicators.domain import IndicatorsError, PatientRecord, apdf, cpi
 from services.indicators.service.evaluation import (
     THREAD_ABOVE,
     Held,
@@ -59,8 +60,10 @@ async def achievement(
     view: str = "today",
     contract: ContractChoice | None = None,
     live: bool = False,
+    patients: Sequence[PatientRecord] | None = None,
 ) -> Achievement:
-    """``live`` evaluates the stored records even when stored outcomes are for the date (a release preview)."""
+    """``live`` evaluates the stored records even when stored outcomes are for the date (a release preview);
+    ``patients``: the practice's records already loaded (scoring several dates on one load)."""
     contract = contract_on(kernel, contract or await contract_of(session, practice, kernel), on or kernel.today())
     period_of = periods(kernel, contract, on=on, view=view)
     period = period_of[contract.ruleset_id]
@@ -70,7 +73,8 @@ async def achievement(
         counts = await outcome_counts(session, practice)
         source = "stored"
     else:
-        patients = await load_patients(session, practice, kernel)
+        if patients is None:
+            patients = await load_patients(session, practice, kernel)
         if len(patients) > THREAD_ABOVE:
             pairs = await asyncio.to_thread(evaluate, kernel, contract, patients, period_of, held)
         else:

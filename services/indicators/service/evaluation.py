@@ -296,7 +296,8 @@ async def refresh(
     return RefreshResult(len(patients), len(rows), opened, closed, updated)
 
 
-def _state(r: Result, day: date) -> dict[str, Any]:
+def aggregate_state(r: Result, day: date) -> dict[str, Any]:
+    """An indicator's stored aggregates on ``day`` (current state and monthly snapshot rows)."""
     s = r.score
     return {
         "achievement_date": day,
@@ -339,7 +340,7 @@ async def publish_aggregates(
     for r in results:
         if r.readiness == "incomplete":
             continue
-        state = _state(r, day)
+        state = aggregate_state(r, day)
         key = (r.ruleset.id, r.indicator.id)
         before = stored.get(key)
         row = {"practice_ods": practice, "ruleset_id": key[0], "indicator_id": key[1], **state}

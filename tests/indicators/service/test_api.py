@@ -137,10 +137,13 @@ async def test_exports_history_projection_and_what_if(database_url: str) -> None
         assert mr["period"] == {"start": "2025-04-01", "end": "2026-01-15"}
 
         hist = (await client.get(f"{BASE}/history?indicator=DM020", headers=headers)).json()
-        assert hist["indicators"][0]["months"][-1]["month"] == "2026-01"
+        this_year = next(h for h in hist["indicators"] if h["ruleset"] == "qof-2025-26")
+        assert [m["month"] for m in this_year["months"]] == [*(f"2025-{m:02d}" for m in range(4, 13)), "2026-01"]
         proj = (await client.get(f"{BASE}/projection", headers=headers)).json()
         dm_proj = next(i for i in proj["indicators"] if i["indicator_id"] == "DM020")
-        assert dm_proj["projected_pct"] == 50.0 and dm_proj["method"] == "carry-forward"
+        # month ends from the record: 0 % until the October results, 50 % after; the trend is upward
+        assert dm_proj["method"] == "linear" and len(dm_proj["months_used"]) == 10
+        assert dm_proj["projected_pct"] > dm_proj["current_pct"] == 50.0
 
         wi = await client.get(f"{BASE}/what-if?ruleset=qof-2024-25", headers=headers)
         assert wi.status_code == 200, wi.text

@@ -1,0 +1,78 @@
+"""Month-end achievement computed from the dated record, so history and projection work on the first day of use.
+
+A practice first loaded on 3 December has no snapshots taken in April to November; the record itself says how
+each month ended (codes, registration, deregistration and death all carry dates). For each month end from
+1 April of the year scored today to the last one before today, and for last year's final (31 March), the
+practice is scored as of that date on that date's rule set and stored as that month's snapshot, with the
+month end as its achievement date. A month whose snapshot was taken during the month (by a refresh before it
+ended) is replaced by its month-end figure once the month is over; the current month keeps today's figure.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.indicators.service.achievement import achievement
+from services.indicators.service.evaluation import aggregate_state, contract_on
+from services.indicators.service.kernel import Kernel
+from services.indicators.store.models import SNAPSHOTS
+from services.indicators.store.state import contract_of, load_patients
+from shared.db import upsert
+
+
+def month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def month_ends_before(start: date, end: date, today: date) -> list[date]:
+    """Month ends from ``start`` up to ``end`` that are before ``today``."""
+    out, day = [], month_end(start)
+    while day <= end and day < today:
+        out.append(day)
+        day = month_end(day + timedelta(days=1))
+    return out
+
+
+def wanted_dates(kernel: Kernel, ruleset_id: str) -> list[date]:
+    """The month ends the history of the year scored on ``ruleset_id`` needs: each one since its 1 April that
+    has passed, and the previous year's final when a rule set covers it."""
+    s = kernel.ruleset(ruleset_id).settings
+    days = month_ends_before(s.start, s.pped, kernel.today())
+    final = s.start - timedelta(days=1)
+    return ([final] if kernel.qof_ruleset_for(final) else []) + days
+
+
+async def fill_month_ends(session: AsyncSession, kernel: Kernel, practice: str) -> list[date]:
+    """Score and store each wanted month end the snapshots do not hold yet; returns the dates computed."""
+    contract = contract_on(kernel, await contract_of(session, practice, kernel), kernel.today())
+    done = {
+        (rid, day)
+        for rid, day in await session.execute(
+            select(SNAPSHOTS.c.ruleset_id, SNAPSHOTS.c.achievement_date)
+            .where(SNAPSHOTS.c.practice_ods == practice)
+            .distinct()
+        )
+    }
+    wanted = wanted_dates(kernel, contract.ruleset_id)
+    missing = [d for d in wanted if (contract_on(kernel, contract, d).ruleset_id, d) not in done]
+    if not missing:
+        return []
+    patients = await load_patients(session, practice, kernel)
+    if not patients:
+        return []
+    rows: list[dict[str, Any]] = []
+    for day in missing:
+        a = await achievement(session, kernel, practice, on=day, contract=contract, live=True, patients=patients)
+        rows.extend(
+            {"practice_ods": practice, "ruleset_id": r.ruleset.id, "indicator_id": r.indicator.id,
+             "month": day.strftime("%Y-%m"), **aggregate_state(r, day)}
+            for r in a.results
+            if r.readiness != "incomplete"
+        )
+    await upsert(session, SNAPSHOTS, rows, ("practice_ods", "ruleset_id", "indicator_id", "month"))
+    return missing
+
