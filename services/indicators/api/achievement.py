@@ -155,16 +155,19 @@ async def get_projection(ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader
 
 class DeltaOut(BaseModel):
     indicator_id: str
-    in_base: bool
-    in_other: bool
-    base_points: float | None
-    other_points: float | None
+    base_points: float
+    other_points: float
     points_delta: float
     base_pounds: float | None
     other_pounds: float | None
     pounds_delta: float
-    base_readiness: str | None
-    other_readiness: str | None
+    base_readiness: str
+    other_readiness: str
+
+
+class LeftOutOut(BaseModel):
+    indicator_id: str
+    reason: str = Field(description="Why it is not compared: not in one rule set, or not scorable under it")
 
 
 class WhatIfOut(YearOut):
@@ -172,9 +175,14 @@ class WhatIfOut(YearOut):
     base: str
     other: str
     achievement_date: date
-    points_delta: float
-    pounds_delta: float
-    indicators: list[DeltaOut]
+    points_delta: float = Field(description="Over the compared indicators only")
+    pounds_delta: float = Field(description="Over the compared indicators only")
+    indicators: list[DeltaOut] = Field(description="Indicators scorable under both rule sets")
+    left_out: list[LeftOutOut] = Field(description="Indicators not compared, and why")
+
+
+def _pounds(p: float | None) -> float | None:
+    return None if p is None else round(p, 2)
 
 
 @router.get("/what-if", response_model=WhatIfOut, summary="Score the practice's patients under another rule set")
@@ -189,22 +197,20 @@ async def get_what_if(
     require_ruleset(kernel, ruleset, "ruleset")
     async with rt.sessions() as s:
         a = await achievement(s, kernel, ods.upper(), on=on)
-        deltas = await what_if(s, kernel, a, ruleset)
+        w = await what_if(s, kernel, a, ruleset)
     items = [
         DeltaOut(
             indicator_id=d.indicator_id,
-            in_base=d.base is not None,
-            in_other=d.other is not None,
-            base_points=round(d.base.score.points, 2) if d.base else None,
-            other_points=round(d.other.score.points, 2) if d.other else None,
+            base_points=round(d.base.score.points, 2),
+            other_points=round(d.other.score.points, 2),
             points_delta=round(d.points_delta, 2),
-            base_pounds=round(d.base.pounds, 2) if d.base and d.base.pounds is not None else None,
-            other_pounds=round(d.other.pounds, 2) if d.other and d.other.pounds is not None else None,
+            base_pounds=_pounds(d.base.pounds),
+            other_pounds=_pounds(d.other.pounds),
             pounds_delta=round(d.pounds_delta, 2),
-            base_readiness=d.base.readiness if d.base else None,
-            other_readiness=d.other.readiness if d.other else None,
+            base_readiness=d.base.readiness,
+            other_readiness=d.other.readiness,
         )
-        for d in deltas
+        for d in w.deltas
     ]
     return WhatIfOut(
         practice=a.practice,
@@ -212,7 +218,8 @@ async def get_what_if(
         base=a.contract.ruleset_id,
         other=ruleset,
         achievement_date=a.period.achievement_date,
-        points_delta=round(sum(d.points_delta for d in deltas), 2),
-        pounds_delta=round(sum(d.pounds_delta for d in deltas), 2),
+        points_delta=round(sum(d.points_delta for d in w.deltas), 2),
+        pounds_delta=round(sum(d.pounds_delta for d in w.deltas), 2),
         indicators=items,
+        left_out=[LeftOutOut(indicator_id=x.indicator_id, reason=x.reason) for x in w.left_out],
     )

@@ -148,8 +148,16 @@ async def test_exports_history_projection_and_what_if(database_url: str) -> None
         wi = await client.get(f"{BASE}/what-if?ruleset=qof-2024-25", headers=headers)
         assert wi.status_code == 200, wi.text
         deltas = {d["indicator_id"]: d for d in wi.json()["indicators"]}
-        assert deltas["DM036"]["in_other"] is False and deltas["DM033"]["in_base"] is False
-        assert deltas["DM020"]["in_base"] and deltas["DM020"]["in_other"]
+        # only indicators scorable under both rule sets are compared; the others are listed with the reason
+        left_out = {x["indicator_id"]: x["reason"] for x in wi.json()["left_out"]}
+        assert left_out["DM036"] == "not an indicator of qof-2024-25"
+        assert left_out["DM033"] == "not an indicator of qof-2025-26"
+        body = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        incomplete = {i["indicator_id"] for i in body["indicators"] if i["readiness"] == "incomplete"}
+        assert incomplete and incomplete <= set(left_out) and not incomplete & set(deltas)
+        assert all("not scorable under qof-2025-26: no codelist for" in left_out[i] for i in incomplete)
+        assert all(d["base_readiness"] != "incomplete" != d["other_readiness"] for d in deltas.values())
+        assert wi.json()["points_delta"] == round(sum(d["points_delta"] for d in deltas.values()), 2)
         # DM020 reads the same in both years ("IFCC-HbA1c of 58 mmol/mol or less in the preceding 12 months"):
         # the same patients, on the same registers of the record, score the same points under either
         assert deltas["DM020"]["other_points"] == deltas["DM020"]["base_points"] > 0
