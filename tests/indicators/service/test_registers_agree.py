@@ -20,12 +20,13 @@ from services.registers.app import create_app as create_registers
 from shared.events.envelope import Envelope
 from shared.testing import bearer, running
 from tests.indicators.service.helpers import DM, DMRES, deliver, indicators_app
-from tests.registers.helpers import entry, patient
+from tests.registers.helpers import code, entry, patient
 from tests.registers.helpers import settings as registers_settings
 
 TODAY = date(2026, 12, 3)
 HYP = "10725009"  # HYP_COD
-DATES = (date(2025, 3, 31), date(2025, 10, 1), date(2026, 3, 31), date(2026, 4, 1), date(2026, 11, 30))
+AST = "195967001"  # AST_COD
+DATES = (date(2025, 3, 31), date(2025, 10, 1), date(2026, 3, 31), date(2026, 4, 1), date(2026, 11, 30), TODAY)
 
 # seq -> (patient fields, [(code, date)])
 PEOPLE: dict[int, tuple[dict[str, Any], list[tuple[str, date]]]] = {
@@ -36,6 +37,9 @@ PEOPLE: dict[int, tuple[dict[str, Any], list[tuple[str, date]]]] = {
     705: ({"died_on": "2026-05-01"}, [(HYP, date(2015, 6, 1))]),  # died in 2026/27
     706: ({"registered_on": date(2025, 11, 1)}, [(DM, date(2015, 6, 1))]),  # joined during 2025/26
     707: ({"dob": date(2008, 10, 1)}, [(DM, date(2020, 1, 1))]),  # 17 on 2025-10-01: DM_REG is 17 or over
+    # 5 throughout: on the asthma register of 2026/27 ("now starts at age 5 (was 6)") only
+    708: ({"dob": date(2021, 1, 10), "registered_on": date(2021, 1, 10)},
+          [(AST, date(2025, 6, 1)), (code("ASTTRT_COD"), date(2026, 2, 1)), (code("ASTTRT_COD"), date(2026, 11, 1))]),
 }
 
 
@@ -84,3 +88,5 @@ async def test_register_sizes_agree_on_dates_in_both_years(database_url: str, tm
         # the record's own dates show in the sizes: not the same register on every date
         assert (await registers_on(date(2025, 3, 31))).get("DM_REG") == 3  # 701, 703, 704 (707 is 16)
         assert (await registers_on(date(2026, 3, 31))).get("DM_REG") == 5  # + 706 joined, 707 turned 17
+        assert (await registers_on(date(2026, 3, 31))).get("AST_REG") is None
+        assert (await registers_on(date(2026, 11, 30))).get("AST_REG") == 1

@@ -29,7 +29,7 @@ def _year(body: dict[str, Any]) -> tuple[str, bool]:
     return body["qof_year"], body["year_closed"]
 
 
-async def test_today_is_scored_in_the_year_containing_it(database_url: str) -> None:
+async def test_symptom_4_today_year_end_and_on_today_are_the_open_year(database_url: str) -> None:
     # Symptom 4: on 2026-12-01 view=today, view=year-end and ?on=2026-12-01 all answered 2025/26 at 2026-03-31.
     async with indicators_app(database_url, today=DECEMBER) as (app, client, headers):
         await _practice(app)
