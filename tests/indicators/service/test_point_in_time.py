@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from shared.codelists import default_library
+from shared.events.schemas import PatientDeregistered
 from tests.indicators.service.helpers import (
     DM,
     DMRES,
@@ -237,3 +238,41 @@ async def test_symptom_3_bp002_keeps_the_hypertension_register_and_the_export_ad
         rows = {(x["INDICATOR_CODE"], x["MEASURE"]): x["VALUE"] for x in csv.DictReader(io.StringIO(r.text))}
         assert int(rows[("BP002", "REGISTER")]) == int(rows[("BP002", "DENOMINATOR")]) + int(
             rows[("BP002", "PCAS")]) == 2
+
+
+async def test_a_date_scores_the_same_on_the_day_and_months_later(database_url: str) -> None:
+    """"Scoring a date gives the same answer whether it is computed on that day or a year later": 2026-03-31 is
+    scored on the day (stored outcomes), then the record grows with what happened after it (a diagnosis, a
+    resolution, a leaver, a death, a new registration) and 2026-03-31 is asked for again on 2026-12-03."""
+    clock = [YEAR_END_25]
+    async with indicators_app(database_url, today=clock[0]) as (app, client, headers):
+        app.state.kernel.today = lambda: clock[0]
+        for pid in ("steady", "autumn-dx", "resolved", "left", "died"):
+            await deliver(app, registered(pid), recorded(pid, (f"{pid}-dx", DM, PEOPLE[pid].get("dx", DX), None),
+                                                         (f"{pid}-a1c", HBA1C, date(2025, 11, 1), 52.0)))
+        await deliver(app, registered("late-dx"))
+        then = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        assert (then["achievement_date"], then["source"]) == (YEAR_END_25.isoformat(), "stored")
+
+        clock[0] = TODAY
+        await deliver(
+            app,
+            recorded("late-dx", ("late-dx-dx", DM, PEOPLE["late-dx"]["dx"], None)),
+            recorded("resolved", ("resolved-res", DMRES, PEOPLE["resolved"]["res"], None)),
+            PatientDeregistered(practice_ods=PRACTICE, patient_id="left", date_of_birth=date(1960, 5, 1),
+                                sex="female", registered_on=date(2010, 1, 1), deregistered_on=date(2026, 6, 1)),
+            PatientDeregistered(practice_ods=PRACTICE, patient_id="died", date_of_birth=date(1960, 5, 1),
+                                sex="female", registered_on=date(2010, 1, 1), died_on=date(2026, 5, 1)),
+            registered("joined", registered_on=date(2026, 5, 1)),
+            recorded("joined", ("joined-dx", DM, DX, None)),
+        )
+        later = (await client.get(f"{BASE}/achievement?on={YEAR_END_25}", headers=headers)).json()
+        assert later["source"] == "live"
+
+        def figures(body: dict[str, Any]) -> dict[str, Any]:
+            return {"registers": body["register_sizes"], "list": body["list_size"], "qof_year": body["qof_year"],
+                    "indicators": {i["indicator_id"]: (i["denominator"], i["numerator"], i["exclusions"],
+                                                       i["points"], i["pounds"]) for i in body["indicators"]}}
+
+        assert figures(later) == figures(then)
+        assert later["register_sizes"]["DM_REG"] == 5 and later["list_size"] == 6
