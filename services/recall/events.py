@@ -58,7 +58,8 @@ async def on_gap(session: AsyncSession, _env: Envelope, payload: EventPayload) -
     if not payload.open:
         still_open = await session.scalar(
             select(Gap.indicator_id).where(
-                Gap.practice_ods == payload.practice_ods, Gap.patient_id == payload.patient_id, Gap.open.is_(True)
+                Gap.practice_ods == payload.practice_ods, Gap.patient_id == payload.patient_id, Gap.open.is_(True),
+                Gap.register_id.is_not(None),  # gaps on no register (e.g. BP002) are not what recall invites for
             )
         )
         if still_open is None:

@@ -25,7 +25,7 @@ def deps_of(app: FastAPI) -> Deps:
 async def started(app: FastAPI) -> None:
     settings: RecallSettings = app.state.settings
     app.state.deps = Deps(settings, Notify(settings), Registers(settings, app.state.registers_transport),
-                          TokenBucket(settings.notify_per_minute))
+                          TokenBucket(settings.notify_per_minute), app.state.clock)
     app.state.runs = {}
     rt = app.state.runtime
     async with rt.sessions() as s:

@@ -103,17 +103,19 @@ async def run_campaign(
         r = await execute(request.app, c.id, stage)
         return JSONResponse({"campaign_id": c.id, "stage": stage, "sent": r.sent, "recovered": r.recovered,
                              "deferred_sms": r.deferred, "stopped": r.stopped, "failed": r.failed,
-                             "skipped": dict(r.skipped), "channels": dict(r.channels)})
+                             "retry_later": r.retry_later, "skipped": dict(r.skipped), "channels": dict(r.channels)})
     start(request.app, c.id, stage)
     return JSONResponse({"campaign_id": c.id, "stage": stage, "status": "sending"}, status_code=202)
 
 
 @router.post("/{campaign_id}/record-codes",
              summary="Record invitation codes after the fact, for patients still outstanding")
-async def record_codes(ods: str, campaign_id: str, rt: RuntimeDep, principal: RecallWriter) -> dict[str, int]:
+async def record_codes(
+    ods: str, campaign_id: str, rt: RuntimeDep, principal: RecallWriter, now: Now
+) -> dict[str, int]:
     c = await owned(rt, ods, campaign_id)
     async with rt.sessions() as s, s.begin():
-        n = await record_codes_after(s, c)
+        n = await record_codes_after(s, c, now)
         await audit(s, audit_log, principal, "recall.record-codes", c.id, practice=ods)
     rt.events_written()
     return {"recorded": n}

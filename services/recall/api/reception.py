@@ -60,7 +60,7 @@ async def lists(ods: str, name: ListName, rt: RuntimeDep, _p: RecallReader, now:
         sent = list(await s.execute(select(Invitation.patient_id, Invitation.stage).where(
             Invitation.campaign_id.in_(camp_ids), Invitation.status.in_(("sent", "delivered")))))
         open_ = set(await s.scalars(select(Gap.patient_id).where(
-            Gap.practice_ods == ods.upper(), Gap.open.is_(True))))
+            Gap.practice_ods == ods.upper(), Gap.open.is_(True), Gap.register_id.is_not(None))))
     stages: dict[str, set[int]] = defaultdict(set)
     for pid, stage in sent:
         stages[pid].add(stage)
@@ -82,7 +82,7 @@ async def responses(ods: str, rt: RuntimeDep, _p: RecallReader, now: Now) -> dic
             .where(Campaign.practice_ods == ods.upper(), Campaign.year_start == year,
                    Invitation.status.in_(("sent", "delivered", "failed")))))
         open_ = set(await s.scalars(select(Gap.patient_id).where(
-            Gap.practice_ods == ods.upper(), Gap.open.is_(True))))
+            Gap.practice_ods == ods.upper(), Gap.open.is_(True), Gap.register_id.is_not(None))))
         booked = set(await s.scalars(select(RecallPatient.patient_id).where(
             RecallPatient.practice_ods == ods.upper(), RecallPatient.booked_on.is_not(None))))
     tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])

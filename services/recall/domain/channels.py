@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 Channel = Literal["sms", "email", "letter"]
 ORDER: tuple[Channel, ...] = ("sms", "email", "letter")
@@ -62,5 +63,15 @@ def sms_fragments(text: str) -> int:
     return 1 if len(text) <= 70 else math.ceil(len(text) / 67)
 
 
-def sms_allowed(at: time, start: time, end: time) -> bool:
-    return start <= at < end
+# Practices are in England: sending hours are read on UK clocks, BST in summer and GMT in winter.
+UK = ZoneInfo("Europe/London")
+
+
+def uk_time(at: datetime) -> time:
+    """The wall-clock time in the UK at ``at`` (a naive ``at`` is taken as UTC)."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UK).time()
+
+
+def sms_allowed(at: datetime, start: time, end: time) -> bool:
+    """SMS only between ``start`` and ``end`` UK local time."""
+    return start <= uk_time(at) < end

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.recall.domain.channels import Channel, choose, sms_allowed, sms_fragments
@@ -41,6 +42,7 @@ class RunResult:
     skipped: Counter[str] = field(default_factory=Counter)
     stopped: int = 0
     failed: int = 0
+    retry_later: int = 0  # Notify busy (429 or 5xx): claimed, checked and sent again by the next run
     channels: Counter[str] = field(default_factory=Counter)
 
 
@@ -50,6 +52,7 @@ class Deps:
     notify: Notify
     registers: Registers
     bucket: TokenBucket
+    clock: Callable[[], datetime]
 
 
 def month_of(now: datetime) -> date:
@@ -72,10 +75,20 @@ def sent_event(inv: Invitation, campaign: Campaign, at: datetime, with_codes: bo
     )
 
 
+async def stage_coded(s: AsyncSession, inv: Invitation) -> bool:
+    """Whether an earlier attempt of this stage (a failed SMS or email before its fallback letter) already
+    carried the invitation codes: the record holds one invitation per stage, whatever the attempts."""
+    if inv.attempt == 1:
+        return False
+    return bool(await s.scalar(select(Invitation.id).where(
+        Invitation.campaign_id == inv.campaign_id, Invitation.patient_id == inv.patient_id,
+        Invitation.stage == inv.stage, Invitation.id != inv.id, Invitation.codes_recorded.is_(True)).limit(1)))
+
+
 async def mark_sent(
     s: AsyncSession, inv: Invitation, campaign: Campaign, notify_id: str, at: datetime
 ) -> None:
-    record = campaign.code_at == "send"
+    record = campaign.code_at == "send" and not await stage_coded(s, inv)
     inv.status, inv.notify_id, inv.sent_at, inv.updated_at = "sent", notify_id, at, utcnow()
     inv.delivery_status = "created"
     inv.codes_recorded = record and bool(invite_codes(campaign, inv.registers))
@@ -98,52 +111,99 @@ async def recover(rt: Runtime, deps: Deps, campaign: Campaign, now: datetime) ->
     return found
 
 
-async def add_second_invitations(s: AsyncSession, campaign: Campaign, now: datetime) -> int:
-    """Second invitations for patients whose first went at least ``second_after_days`` ago, still outstanding."""
+@dataclass(frozen=True)
+class State:
+    """What decides whether a patient may have an invitation now."""
+
+    open_registers: frozenset[str]  # registers with a review still due (an open gap)
+    booked: bool
+    excluded: str | None  # deceased, deregistered, opted out
+
+    def progress(self, inv: Invitation, first_sent_at: datetime | None, second_sent_at: datetime | None) -> Progress:
+        return Progress(first_sent_at, second_sent_at, bool(self.open_registers & set(inv.registers)),
+                        self.booked, self.excluded)
+
+
+UNKNOWN = State(frozenset(), False, "unknown patient")
+
+
+async def states(s: AsyncSession, practice: str, patient_ids: list[str], today: date) -> dict[str, State]:
+    """Per patient: registers with an open gap, booked, and why they may not be messaged."""
+    out: dict[str, State] = {}
+    for i in range(0, len(patient_ids), 500):
+        part = patient_ids[i : i + 500]
+        open_: dict[str, set[str]] = {}
+        for pid, reg in await s.execute(select(Gap.patient_id, Gap.register_id).where(
+                Gap.practice_ods == practice, Gap.patient_id.in_(part), Gap.open.is_(True),
+                Gap.register_id.is_not(None))):
+            open_.setdefault(pid, set()).add(str(reg))
+        for p in await s.scalars(select(RecallPatient).where(
+                RecallPatient.practice_ods == practice, RecallPatient.patient_id.in_(part))):
+            out[p.patient_id] = State(frozenset(open_.get(p.patient_id, ())), p.booked_on is not None,
+                                      excluded(p, today))
+    return out
+
+
+async def second_invitations(s: AsyncSession, campaign: Campaign, now: datetime) -> list[Invitation]:
+    """New second invitations (not yet in the session) for patients whose first went at least
+    ``second_after_days`` ago and who still have a review due; each covers only the registers still open."""
     first = list(await s.scalars(select(Invitation).where(
         Invitation.campaign_id == campaign.id, Invitation.stage == 1,
-        Invitation.status.in_(("sent", "delivered", "failed")))))
+        Invitation.status.in_(("sent", "delivered", "failed")), Invitation.sent_at.is_not(None))
+        .order_by(Invitation.sent_at)))
     have_second = set(await s.scalars(select(Invitation.patient_id).where(
         Invitation.campaign_id == campaign.id, Invitation.stage == 2)))
-    state = await progress_inputs(s, campaign.practice_ods, [i.patient_id for i in first], now.date())
+    state = await states(s, campaign.practice_ods, sorted({i.patient_id for i in first}), now.date())
     rows = []
-    for inv in first:
+    for inv in first:  # earliest attempt first: the stage's first message is what the seven days count from
         if inv.patient_id in have_second or inv.sent_at is None:
             continue
-        gap_open, booked, why = state.get(inv.patient_id, (False, False, None))
-        p = Progress(aware(inv.sent_at, now), None, gap_open, booked, why)
-        if next_stage(p, now, campaign.second_after_days) == 2:
-            have_second.add(inv.patient_id)
-            rows.append({
-                "id": new_id(), "campaign_id": campaign.id, "practice_ods": inv.practice_ods,
-                "patient_id": inv.patient_id, "stage": 2, "attempt": 1,
-                "reference": f"{campaign.id}:{inv.patient_id}:2:1", "clinics": inv.clinics,
-                "registers": inv.registers, "cohort": inv.cohort, "appointment_month": inv.appointment_month,
-                "send_month": month_of(now), "value": inv.value, "status": "planned", "codes_recorded": False,
-                "updated_at": utcnow(),
-            })
-    if rows:
-        await s.execute(insert(Invitation), rows)
-    return len(rows)
+        have_second.add(inv.patient_id)
+        st = state.get(inv.patient_id, UNKNOWN)
+        if next_stage(st.progress(inv, aware(inv.sent_at, now), None), now, campaign.second_after_days) != 2:
+            continue
+        rows.append(Invitation(
+            id=new_id(), campaign_id=campaign.id, practice_ods=inv.practice_ods, patient_id=inv.patient_id,
+            stage=2, attempt=1, reference=f"{campaign.id}:{inv.patient_id}:2:1", clinics=inv.clinics,
+            registers=sorted(st.open_registers & set(inv.registers)), cohort=inv.cohort,
+            appointment_month=inv.appointment_month, send_month=month_of(now), value=inv.value, status="planned",
+            codes_recorded=False, updated_at=utcnow()))
+    return rows
+
+
+async def due(
+    s: AsyncSession, campaign: Campaign, stage: int, now: datetime
+) -> tuple[list[Invitation], list[Invitation]]:
+    """The invitations of ``stage`` due now, highest value first, at most the campaign's run cap: those that may
+    go, and those that may not (their ``status`` and ``reason`` set, not yet flushed). Second invitations that
+    have become due are added to the session: a run commits them, a preview does not."""
+    if stage == 2:
+        s.add_all(await second_invitations(s, campaign, now))
+        await s.flush()
+    rows = list(await s.scalars(
+        select(Invitation).where(
+            Invitation.campaign_id == campaign.id, Invitation.stage == stage, Invitation.status == "planned",
+            Invitation.send_month <= month_of(now))
+        .order_by(Invitation.value.desc(), Invitation.patient_id).limit(campaign.run_cap)))
+    state = await states(s, campaign.practice_ods, sorted({i.patient_id for i in rows}), now.date())
+    go, held = [], []
+    for inv in rows:
+        st = state.get(inv.patient_id, UNKNOWN)
+        if st.excluded:
+            inv.status, inv.reason = "skipped", st.excluded
+        elif st.booked:
+            inv.status, inv.reason = "stopped", "booked"
+        elif not st.open_registers & set(inv.registers):
+            inv.status, inv.reason = "stopped", "review coded: gap closed"
+        else:
+            go.append(inv)
+            continue
+        held.append(inv)
+    return go, held
 
 
 def aware(at: datetime, like: datetime) -> datetime:
     return at.replace(tzinfo=like.tzinfo) if at.tzinfo is None and like.tzinfo is not None else at
-
-
-async def progress_inputs(
-    s: AsyncSession, practice: str, patient_ids: list[str], today: date
-) -> dict[str, tuple[bool, bool, str | None]]:
-    """Per patient: any gap still open, booked, and why they may not be messaged."""
-    out: dict[str, tuple[bool, bool, str | None]] = {}
-    for i in range(0, len(patient_ids), 500):
-        part = patient_ids[i : i + 500]
-        open_ = set(await s.scalars(select(Gap.patient_id).where(
-            Gap.practice_ods == practice, Gap.patient_id.in_(part), Gap.open.is_(True))))
-        for p in await s.scalars(select(RecallPatient).where(
-                RecallPatient.practice_ods == practice, RecallPatient.patient_id.in_(part))):
-            out[p.patient_id] = (p.patient_id in open_, p.booked_on is not None, excluded(p, today))
-    return out
 
 
 def personalisation(person: Person, inv: Invitation, channel: Channel) -> dict[str, str]:
@@ -174,37 +234,26 @@ async def run(rt: Runtime, deps: Deps, campaign_id: str, stage: int, now: dateti
         s.expunge(campaign)
     result.recovered = await recover(rt, deps, campaign, now)
     async with rt.sessions() as s, s.begin():
-        if stage == 2:
-            await add_second_invitations(s, campaign, now)
-        due = list(await s.scalars(
-            select(Invitation).where(
-                Invitation.campaign_id == campaign.id, Invitation.stage == stage, Invitation.status == "planned",
-                Invitation.send_month <= month_of(now))
-            .order_by(Invitation.value.desc(), Invitation.patient_id).limit(campaign.run_cap)))
-        state = await progress_inputs(s, campaign.practice_ods, [i.patient_id for i in due], now.date())
-        sendable = []
-        for inv in due:
-            gap_open, booked, why = state.get(inv.patient_id, (False, False, "unknown patient"))
-            if why:
-                inv.status, inv.reason = "skipped", why
-                result.skipped[why] += 1
-            elif not gap_open or booked:
-                inv.status, inv.reason = "stopped", "booked" if booked else "review coded: gap closed"
-                result.stopped += 1
+        sendable, held = await due(s, campaign, stage, now)
+        for inv in held:
+            if inv.status == "skipped":
+                result.skipped[inv.reason or ""] += 1
             else:
-                sendable.append(inv)
+                result.stopped += 1
+        await s.flush()
         s.expunge_all()
     people = await deps.registers.by_id(campaign.practice_ods, sorted({i.patient_id for i in sendable}))
-    sms_now = sms_allowed(now.time(), deps.settings.sms_start, deps.settings.sms_end)
     for i in range(0, len(sendable), BATCH):
-        await _send_batch(rt, deps, campaign, sendable[i : i + BATCH], people, sms_now, now, result)
+        await _send_batch(rt, deps, campaign, sendable[i : i + BATCH], people, result)
     return result
 
 
 async def _send_batch(
     rt: Runtime, deps: Deps, campaign: Campaign, batch: list[Invitation], people: dict[str, Person],
-    sms_now: bool, now: datetime, result: RunResult,
+    result: RunResult,
 ) -> None:
+    # The clock is read per batch: a long run that reaches the end of the SMS hours stops sending SMS.
+    sms_now = sms_allowed(deps.clock(), deps.settings.sms_start, deps.settings.sms_end)
     chosen: list[tuple[Invitation, Channel, Person]] = []
     async with rt.sessions() as s, s.begin():
         for inv in batch:
@@ -218,11 +267,13 @@ async def _send_batch(
             if channel == "sms" and not sms_now:
                 result.deferred += 1
                 continue
-            await s.execute(update(Invitation).where(and_(Invitation.id == inv.id, Invitation.status == "planned"))
-                            .values(status="claimed", channel=channel, updated_at=utcnow()))
-            chosen.append((inv, channel, person))
+            claim = await s.execute(update(Invitation).where(
+                and_(Invitation.id == inv.id, Invitation.status == "planned"))
+                .values(status="claimed", channel=channel, updated_at=utcnow()))
+            if claim.rowcount == 1:  # type: ignore[attr-defined]  # 0: a concurrent run claimed it first
+                chosen.append((inv, channel, person))
 
-    Outcome = tuple[Invitation, tuple[str, str] | None, str | None]
+    Outcome = tuple[Invitation, tuple[str, str] | None, tuple[str, str] | None]
 
     async def one(inv: Invitation, channel: Channel, person: Person) -> Outcome:
         await deps.bucket.take()
@@ -231,7 +282,8 @@ async def _send_batch(
                                           personalisation(person, inv, channel), inv.reference)
             return inv, sent, None
         except NotifyError as exc:
-            return inv, None, exc.message[:200]
+            # Notify's 429 (rate limit) and 5xx are worth another try; anything else is this message's failure.
+            return inv, None, ("retry" if exc.status == 429 or exc.status >= 500 else "failed", exc.message[:200])
 
     sem = asyncio.Semaphore(WORKERS)
 
@@ -246,14 +298,17 @@ async def _send_batch(
             row = await s.get(Invitation, inv.id)
             assert row is not None
             channel, _person = by_id[inv.id]
+            if sent is None and error is not None and error[0] == "retry":
+                result.retry_later += 1  # left claimed: the next run asks Notify whether it arrived
+                continue
             if sent is None:
-                row.status, row.reason = "failed", error
+                row.status, row.reason = "failed", error[1] if error else None
                 result.failed += 1
                 continue
             if channel == "sms":
                 row.fragments = sms_fragments(sent[1])
                 row.cost_pence = round(row.fragments * deps.settings.sms_fragment_pence, 2)
-            await mark_sent(s, row, campaign, sent[0], now)
+            await mark_sent(s, row, campaign, sent[0], deps.clock())
             result.sent += 1
             result.channels[channel] += 1
     rt.events_written()
