@@ -135,8 +135,9 @@ def test_cli_diff_then_apply_and_truncated_changes_nothing(tmp_path: Path) -> No
 
 
 def test_readiness_changes_name_the_indicators_a_release_completes(tmp_path: Path) -> None:
-    """DM034/DM035 (2025/26) need CHOLMAX_COD and LLTDEC_COD, which have no public copy: a release
-    carrying both makes them scorable, and the diff says so before anything is applied."""
+    """DM034/DM035 (2025/26) need CHOLMAX_COD and LLTDEC_COD, which have no public copy (both feed PCA steps
+    only, so without them the indicators are a provisional lower bound): a release carrying both makes them
+    confirmed, and the diff says so before anything is applied."""
     from services.indicators.service.kernel import Kernel
     from services.indicators.service.releases import readiness_changes
     from shared.codelists import shipped_library
@@ -145,6 +146,6 @@ def test_readiness_changes_name_the_indicators_a_release_completes(tmp_path: Pat
     release = read_release(content(tmp_path / "r.txt", {"CHOLMAX_COD": [5], "LLTDEC_COD": [6]}),
                            version="t", source="test", date="2026-04-01")
     changes = readiness_changes(Kernel(shipped_library()), Kernel(with_release(release)))
-    changed = {(c.ruleset, c.indicator_id): c.after for c in changes if c.before == "incomplete"}
+    changed = {(c.ruleset, c.indicator_id): c.after for c in changes if c.before == "provisional"}
     assert changed[("qof-2025-26", "DM034")] in ("ready", "stand-in")
     assert ("qof-2025-26", "DM035") in changed

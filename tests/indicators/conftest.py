@@ -91,7 +91,7 @@ def with_test_codelists(library: CodelistLibrary, ruleset_id: str = "qof-2025-26
     """Compile ``ruleset_id`` after adding a one-code local test codelist for every cluster the library lacks,
     so the rule LOGIC can be tested where the real codelists are not public."""
     rs = load_ruleset(ruleset_id)
-    missing = sorted({c for m in compile_ruleset(rs, library).incomplete.values() for c in m})
+    missing = sorted({c for r in compile_ruleset(rs, library).readiness.values() for c in r.missing})
     for cluster in missing:
         library.add_export(
             cluster, "test", f"code,term\n{test_code(cluster)},{cluster} (test)\n", source="test", kind="local"

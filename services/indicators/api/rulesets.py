@@ -24,8 +24,11 @@ class RuleSetSummary(BaseModel):
     pped: date
     indicators: int
     points: float
-    ready: int = Field(description="Indicators that can be scored with the codelists held")
-    incomplete: int
+    ready: int = Field(description="Indicators that can be scored with the codelists held (provisional included)")
+    incomplete: int = Field(description="Indicators not scored: a register, population or success cluster missing")
+    confirmed: int = Field(description="Indicators scored with every cluster they read (stand-ins included)")
+    provisional: int = Field(description="Indicators scored without some PCA / invitation clusters: a lower bound")
+    stand_in: int = Field(description="Confirmed indicators reading at least one cluster served by a stand-in")
     replaces: list[str]
 
 
@@ -69,6 +72,9 @@ def summary(k: Kernel, rs: RuleSet) -> RuleSetSummary:
         points=rs.total_points,
         ready=sum(1 for r in ready.values() if r.readiness != "incomplete"),
         incomplete=sum(1 for r in ready.values() if r.readiness == "incomplete"),
+        confirmed=sum(1 for r in ready.values() if r.readiness in ("ready", "stand-in", "attestation")),
+        provisional=sum(1 for r in ready.values() if r.readiness == "provisional"),
+        stand_in=sum(1 for r in ready.values() if r.readiness == "stand-in"),
         replaces=list(rs.replaces),
     )
 

@@ -37,8 +37,14 @@ class IndicatorOut(BaseModel):
     group: str
     domain: str
     kind: str
-    readiness: str = Field(description="ready | stand-in | incomplete (never scored) | attestation")
-    missing_clusters: list[str]
+    readiness: str = Field(
+        description="ready | stand-in | provisional (scored without some PCA clusters: a lower bound) | "
+        "incomplete (never scored) | attestation"
+    )
+    standing: str = Field(description="confirmed | provisional (points and £ are a lower bound) | incomplete")
+    missing_clusters: list[str] = Field(description="Clusters with no codes (provisional: its PCA steps')")
+    readiness_note: str = Field("", description="Provisional: what the lower bound leaves out; incomplete: why "
+                                "the missing clusters do not allow a lower bound")
     stand_in_clusters: list[str]
     register_size: int
     denominator: int
@@ -71,7 +77,9 @@ def indicator_out(r: Result) -> IndicatorOut:
         domain=i.domain,
         kind=i.kind,
         readiness=r.readiness,
+        standing=r.standing,
         missing_clusters=list(r.missing_clusters),
+        readiness_note=r.readiness_note,
         stand_in_clusters=list(r.stand_in_clusters),
         register_size=s.register_size,
         denominator=s.denominator,
@@ -101,11 +109,25 @@ class Subtotal(BaseModel):
     pounds: float
 
 
+class Standing(BaseModel):
+    """The points of the indicators of one standing, kept apart from the others'."""
+
+    indicators: list[str]
+    points: float
+    max_points: float
+    pounds: float
+
+
 class Totals(BaseModel):
     points: float
     max_points: float
     pounds: float
     incomplete_indicators: list[str]
+    confirmed: Standing = Field(description="Indicators scored with every cluster they read")
+    provisional: Standing = Field(
+        description="Scored without some PCA / invitation clusters: their points and £ are a lower bound"
+    )
+    incomplete: Standing = Field(description="Not scored (a register, population or success cluster is missing)")
     by_domain: list[Subtotal]
     by_group: list[Subtotal]
 
@@ -187,6 +209,16 @@ def _subtotals(results: list[Result], key: str) -> list[Subtotal]:
     ]
 
 
+def _standing(results: list[Result], standing: str) -> Standing:
+    mine = [r for r in results if r.standing == standing]
+    return Standing(
+        indicators=[r.indicator.id for r in mine],
+        points=round(sum(r.score.points for r in mine), 2),
+        max_points=sum(r.score.max_points for r in mine),
+        pounds=round(sum(r.pounds or 0.0 for r in mine), 2),
+    )
+
+
 def achievement_out(a: Achievement) -> AchievementOut:
     rs = a.contract
     results = a.results
@@ -197,6 +229,9 @@ def achievement_out(a: Achievement) -> AchievementOut:
         max_points=sum(r.score.max_points for r in results),
         pounds=round(sum(r.pounds or 0.0 for r in results), 2),
         incomplete_indicators=[r.indicator.id for r in results if r.readiness == "incomplete"],
+        confirmed=_standing(results, "confirmed"),
+        provisional=_standing(results, "provisional"),
+        incomplete=_standing(results, "incomplete"),
         by_domain=_subtotals(results, "domain"),
         by_group=_subtotals(results, "group"),
     )

@@ -246,8 +246,10 @@ def derived_sql(d: DerivedRegister) -> str:
 
 
 def register_sql(reg: str) -> str:
+    held = f"list_contains(regs, '{reg}')"
     d = DERIVED_BY_ID.get(reg)
-    return derived_sql(d) if d is not None else f"list_contains(regs, '{reg}')"
+    # a derived register held as such counts too, as in ``with_derived``
+    return f"({held} OR {derived_sql(d)})" if d is not None else held
 
 
 def _on_register(plan: Plan, p: Any) -> str:

@@ -14,8 +14,10 @@ Compilation resolves every rule cluster (through the alias table) to codes and b
 clusters`` map for the whole rule set. Evaluating a patient indexes their entries by cluster in one pass
 (dropping entries after the achievement date), then runs each applicable indicator's chain of pre-compiled
 tests on those small per-cluster lists. Indicators with a missing cluster are never evaluated: they appear
-in ``readiness`` as incomplete, naming the clusters. Register indicators give ``numerator`` for every
-register member; attestation indicators (QI) are scored from practice evidence, see :mod:`.attestation`.
+in ``readiness`` as incomplete, naming the clusters, unless the missing clusters only feed PCA steps (see
+:mod:`.partial`): those are evaluated with the clusters empty and are *provisional*, a lower bound. Register
+indicators give ``numerator`` for every register member; attestation indicators (QI) are scored from practice
+evidence, see :mod:`.attestation`.
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ from .clusters import ClusterResolution, resolve_all
 from .dates import RunDates, Window, add_months, parse_window
 from .errors import IncompleteIndicator
 from .explain import Explain, Fact, compile_explain, first_day
+from .partial import lower_bound_blockers
 from .records import CodedEvent, PatientRecord
 from .rules import Context, Test, _first, _span, compile_test, invitations, make_context
 from .ruleset import Indicator, RuleSet, RuleStep
 
 Status = Literal["numerator", "denominator_only", "pca", "excluded_from_population"]
-Readiness = Literal["ready", "stand-in", "incomplete", "attestation"]
+Readiness = Literal["ready", "stand-in", "provisional", "incomplete", "attestation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,13 @@ class IndicatorReadiness:
     missing: tuple[str, ...]
     stand_ins: tuple[str, ...]
     clusters: tuple[ClusterResolution, ...]
+    # incomplete: why the missing clusters do not allow a lower bound (see :mod:`.partial`)
+    not_a_lower_bound: tuple[str, ...] = ()
+
+    @property
+    def lower_bound(self) -> bool:
+        """Scored with some PCA clusters empty: the achievement, points and £ are a lower bound."""
+        return self.readiness == "provisional"
 
 
 _STATUS: dict[str | None, Status] = {
@@ -180,14 +190,17 @@ class CompiledRuleSet:
             res = tuple(self.clusters[c] for c in sorted(ind.clusters))
             missing = tuple(r.cluster for r in res if r.status == "missing")
             stand_ins = tuple(r.cluster for r in res if r.status == "stand-in")
+            blockers: tuple[str, ...] = ()
             if ind.kind == "attestation":
                 state: Readiness = "attestation"
             elif missing:
-                state = "incomplete"
+                blockers = tuple(lower_bound_blockers(ind, missing))
+                state = "incomplete" if blockers else "provisional"
             else:
                 state = "stand-in" if stand_ins else "ready"
+            if state not in ("attestation", "incomplete"):
                 compiled.append(_CompiledIndicator(ind, stand_ins))
-            self.readiness[ind.id] = IndicatorReadiness(ind.id, state, missing, stand_ins, res)
+            self.readiness[ind.id] = IndicatorReadiness(ind.id, state, missing, stand_ins, res, blockers)
         used = {c for ci in compiled for c in ci.indicator.clusters}
         code_map: dict[str, tuple[str, ...]] = {}
         for c in sorted(used):
@@ -206,7 +219,7 @@ class CompiledRuleSet:
 
     @property
     def scorable(self) -> tuple[Indicator, ...]:
-        """The indicators this compile evaluates (ready or stand-in; not incomplete, not attestation)."""
+        """The indicators this compile evaluates (ready, stand-in or provisional; not incomplete, not attestation)."""
         return tuple(ci.indicator for ci in self._indicators)
 
     @property

@@ -53,17 +53,23 @@ class Result:
 
     ruleset: RuleSet
     indicator: Indicator
-    readiness: str  # ready | stand-in | incomplete | attestation
+    readiness: str  # ready | stand-in | provisional (a lower bound) | incomplete | attestation
     score: IndicatorScore
     pounds: float | None
     missing_clusters: tuple[str, ...] = ()
     stand_in_clusters: tuple[str, ...] = ()
     money_note: str = ""
     attestation_reasons: tuple[str, ...] = ()
+    readiness_note: str = ""
 
     @property
     def pcas_total(self) -> int:
         return sum(self.score.pcas.values())
+
+    @property
+    def standing(self) -> str:
+        """How far the figures can be relied on: confirmed, provisional (a lower bound) or incomplete."""
+        return self.readiness if self.readiness in ("provisional", "incomplete") else "confirmed"
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,8 @@ def score_all(
             out.append(_attestation(rs, ind, ctx, (attestations or {}).get((rs.id, ind.id))))
             continue
         if readiness.readiness == "incomplete":
-            out.append(Result(rs, ind, "incomplete", incomplete_score(ind, readiness.missing), None, readiness.missing))
+            out.append(Result(rs, ind, "incomplete", incomplete_score(ind, readiness.missing), None, readiness.missing,
+                              readiness_note="; ".join(readiness.not_a_lower_bound)))
             continue
         by_status = counts.get((rs.id, ind.id), {})
         stubs = [repeat(_Stub(ind.id, ENGINE_STATUS[s], f), n) for (s, f), n in by_status.items()]
@@ -128,8 +135,17 @@ def score_all(
             )
             score = score_indicator(plain, outcomes, ctx, rs.settings)  # type: ignore[arg-type]
             pounds, note = None, exc.message
-        out.append(Result(rs, ind, readiness.readiness, score, pounds, (), readiness.stand_ins, note))
+        # provisional: scored with its missing PCA clusters empty, a lower bound that names them
+        out.append(Result(rs, ind, readiness.readiness, score, pounds, readiness.missing, readiness.stand_ins, note,
+                          readiness_note=lower_bound_note(readiness.missing)))
     return out
+
+
+def lower_bound_note(missing: tuple[str, ...]) -> str:
+    if not missing:
+        return ""
+    return (f"lower bound: no codes for {', '.join(missing)} (PCA / invitation steps only); patients those "
+            "steps would adjust out are counted in the denominator, so achievement, points and £ can only rise")
 
 
 def _attestation(rs: RuleSet, ind: Indicator, ctx: PracticeContext, evidence: AttestationEvidence | None) -> Result:

@@ -18,6 +18,7 @@ from tests.indicators.service.helpers import (
     diabetic,
     indicator,
     indicators_app,
+    on_register,
     recorded,
     registered,
 )
@@ -264,3 +265,33 @@ async def test_icb_benchmarks_for_every_indicator_at_once_with_the_icb_total(sql
         assert (await client.get("/v1/icbs/QHM/benchmarks/indicators", headers=other)).status_code == 403
         practice_token = bearer(app.state.settings, scopes=["indicators:read"], practices=[PRACTICE])
         assert (await client.get("/v1/icbs/QHM/benchmarks/indicators", headers=practice_token)).status_code == 403
+
+
+async def test_totals_keep_confirmed_provisional_and_incomplete_points_apart(database_url: str) -> None:
+    """Issue 8: "its points and £ are flagged; totals show confirmed, provisional and incomplete points apart"."""
+    aspirin, chd = "10063011000001103", "22298006"  # ANTIPLAT_COD aspirin 75mg, CHD_COD myocardial infarction
+    async with indicators_app(database_url) as (app, client, headers):
+        await _practice(app)
+        await deliver(app, registered("c1"), recorded("c1", ("c1-dx", chd, date(2015, 1, 1), None),
+                                                       ("c1-asp", aspirin, date(2025, 11, 1), None)),
+                      on_register("c1", "CHD_REG"))
+        body = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        chd005 = indicator(body, "CHD005")
+        assert (chd005["readiness"], chd005["standing"]) == ("provisional", "provisional")
+        assert "CHDPCADEC_COD" in chd005["missing_clusters"] and "lower bound" in chd005["readiness_note"]
+        assert chd005["numerator"] == 1 and chd005["points"] > 0 and chd005["pounds"] > 0
+        t = body["totals"]
+        by_standing = {s: {i["indicator_id"] for i in body["indicators"] if i["standing"] == s}
+                       for s in ("confirmed", "provisional", "incomplete")}
+        for s, ids in by_standing.items():
+            assert set(t[s]["indicators"]) == ids and ids, s
+            assert abs(t[s]["points"] - sum(i["points"] for i in body["indicators"] if i["standing"] == s)) < 0.02
+        assert "CHD005" in t["provisional"]["indicators"] and "DM020" in t["confirmed"]["indicators"]
+        assert t["incomplete"]["points"] == 0 and t["incomplete"]["max_points"] > 0
+        assert abs(t["confirmed"]["points"] + t["provisional"]["points"] - t["points"]) < 0.02
+        assert abs(t["confirmed"]["pounds"] + t["provisional"]["pounds"] - t["pounds"]) < 0.05
+        dm012 = indicator(body, "DM012")  # a success cluster missing: incomplete, with the reason
+        assert dm012["standing"] == "incomplete" and "FRC_COD" in dm012["readiness_note"]
+        summary = (await client.get("/v1/rulesets", headers=headers)).json()
+        q26 = next(s for s in summary if s["id"] == "qof-2025-26")
+        assert (q26["confirmed"], q26["provisional"], q26["incomplete"]) == (9, 10, 25)
