@@ -70,7 +70,7 @@ def main() -> None:
     ruleset = load_ruleset(args.ruleset)
     engine = compile_ruleset(ruleset, library)
     if args.fill_missing:
-        missing = sorted({c for m in engine.incomplete.values() for c in m})
+        missing = sorted({c for r in engine.readiness.values() for c in r.missing})
         for n, cluster in enumerate(missing):
             code = f"{900000 + n}"  # not SNOMED-valid on purpose: parse_codelist keeps valid ids only
             library.add_export(cluster, "bench", f"code,term\n{code},synthetic\n", source="bench")
