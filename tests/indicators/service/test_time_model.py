@@ -7,6 +7,8 @@ its year and says whether it is closed. Where no rule set exists for the current
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from typing import Any
 
@@ -120,3 +122,25 @@ async def test_on_1_april_the_practice_moves_to_the_new_year_on_its_own(database
         assert _year(body) == ("2026/27", True) and "no rule set for QOF year 2027/28" in body["note"]
         c = (await client.get(f"{BASE}/contract", headers=headers)).json()
         assert c["scored_on"] == "qof-2026-27" and "no rule set for QOF year 2027/28" in c["note"]
+
+
+async def test_the_publication_export_names_its_year_and_a_closed_year_is_asked_for(database_url: str) -> None:
+    """The publication CSV's columns are fixed, so its year and date go in the file name and headers; the closed
+    year's export (what a practice sends after 31 March) is asked for with ?on=."""
+    async with indicators_app(database_url, today=DECEMBER) as (app, client, headers):
+        await _practice(app)
+        now = await client.get(f"{BASE}/export/publication.csv", headers=headers)
+        assert (now.headers["qof-year"], now.headers["qof-year-closed"]) == ("2026/27", "false")
+        assert f'filename="{PRACTICE}-qof-2026-27-2026-12-01.csv"' in now.headers["content-disposition"]
+        closed = await client.get(f"{BASE}/export/publication.csv?on=2026-03-31", headers=headers)
+        assert (closed.headers["qof-year"], closed.headers["qof-year-closed"]) == ("2025/26", "true")
+        assert closed.headers["qof-achievement-date"] == "2026-03-31"
+        # the October 2026 HbA1c results are after that date: DM020's numerator then was 0, now it is 1
+        def dm020(text: str) -> dict[str, str]:
+            rows = csv.DictReader(io.StringIO(text))
+            return {r["MEASURE"]: r["VALUE"] for r in rows if r["INDICATOR_CODE"] == "DM020"}
+
+        assert (dm020(closed.text)["NUMERATOR"], dm020(now.text)["NUMERATOR"]) == ("0", "1")
+        mr = (await client.get(f"{BASE}/indicators/DM020/measure-report?on=2026-03-31", headers=headers)).json()
+        assert mr["period"] == {"start": "2025-04-01", "end": "2026-03-31"}
+        assert (await client.get(f"{BASE}/export/publication.csv?on=2027-06-01", headers=headers)).status_code == 422
