@@ -16,6 +16,7 @@ from rich.table import Table
 
 from cli import asyncapi as asyncapi_doc
 from cli import codelists as codelists_cli
+from cli import coverage as coverage_doc
 from cli import postman as postman_doc
 from cli.loader import LoadError, RegistersClient, load
 from cli.services import PORTS, PRACTICE_SCOPES, ROOT, all_statuses, create_app
@@ -244,6 +245,15 @@ def postman_cmd() -> None:
     """Write docs/postman/qof-platform.postman_collection.json from every built service's OpenAPI."""
     path, services = postman_doc.write(ROOT)
     console.print(f"Wrote {path.relative_to(ROOT)} ({', '.join(services) or 'no built services'})")
+
+
+@app.command("coverage")
+def coverage_cmd() -> None:
+    """Write docs/indicator-coverage.md: each indicator, its clusters (public or not) and the tests covering it."""
+    path = coverage_doc.write(ROOT)
+    missing = coverage_doc.uncovered(ROOT)
+    console.print(f"Wrote {path.relative_to(ROOT)}" + (f"; {len(missing)} indicators have no covering test"
+                                                        if missing else "; every indicator is covered"))
 
 
 if __name__ == "__main__":

@@ -118,3 +118,12 @@ def st(engine, p: PatientRecord, indicator: str, on: date = PPED_26) -> tuple[st
 
 NUM = ("numerator", None)
 DEN = ("denominator_only", None)
+
+
+@pytest.fixture(scope="session")
+def golden_engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Every QOF year compiled on the shipped codelists plus a test-only release (``golden.test_release``)."""
+    from .golden import YEARS, test_release
+
+    library = test_release(tmp_path_factory.mktemp("test-release"))
+    return {rid: compile_ruleset(load_ruleset(rid), library) for rid in YEARS}

@@ -68,6 +68,7 @@ def test_cvd_indicators_incomplete_or_provisional_without_the_unpublished_cluste
 # ---------------------------------------------------------------- CHD005 / STIA007
 
 
+@pytest.mark.covers("CHD005", year="2025-26")
 def test_chd005_antiplatelet_or_anticoagulant_in_12_months(full26):
     assert full26.readiness["CHD005"].readiness == "stand-in"
     assert st(full26, _chd(ev(ASPIRIN, date(2025, 4, 1))), "CHD005") == NUM
@@ -75,6 +76,7 @@ def test_chd005_antiplatelet_or_anticoagulant_in_12_months(full26):
     assert st(full26, _chd(ev(WARFARIN, date(2026, 3, 31))), "CHD005") == NUM
 
 
+@pytest.mark.covers("CHD005", year="2025-26")
 def test_chd005_pcas_and_success_overriding_them(full26):
     assert st(full26, _chd(ev(T("SALDEC_COD"), date(2025, 6, 1))), "CHD005") == ("pca", "SALDEC")
     assert st(full26, _chd(ev(T("XSAL_COD"), date(2010, 6, 1))), "CHD005") == ("pca", "XSAL")
@@ -85,6 +87,7 @@ def test_chd005_pcas_and_success_overriding_them(full26):
     assert st(full26, both, "CHD005") == NUM
 
 
+@pytest.mark.covers("CHD005", year="2025-26")
 def test_chd005_invitations_7_vs_6_days_new_diagnosis_and_registration(full26):
     inv = T("CHDINVITE_COD")
     assert st(full26, _chd(ev(inv, date(2025, 10, 1)), ev(inv, date(2025, 10, 8))), "CHD005") == ("pca", "CHDINVITE")
@@ -98,6 +101,7 @@ def test_chd005_invitations_7_vs_6_days_new_diagnosis_and_registration(full26):
     assert st(full26, _chd(registered_on=date(2025, 12, 31)), "CHD005") == DEN
 
 
+@pytest.mark.covers("STIA007", year="2025-26")
 def test_stia007_non_haemorrhagic_only(full26):
     haem = patient(ev(HSTRK, date(2018, 1, 1)), registers=STIAREG)
     assert st(full26, haem, "STIA007") == ("excluded_from_population", "OSTREXCL")
@@ -114,6 +118,7 @@ def test_stia007_non_haemorrhagic_only(full26):
 # ---------------------------------------------------------------- BP: CHD015/016, STIA014/015
 
 
+@pytest.mark.covers("CHD015", "CHD016", "STIA014", "STIA015", year="2025-26")
 @pytest.mark.parametrize(
     ("ind", "other", "dx", "reg", "clinic", "home"),
     [
@@ -145,6 +150,7 @@ def test_bp_under_80(full26, ind, other, dx, reg, clinic, home):
     assert st(full26, p(*bp(day, 120, 70), dob=OLD), ind) == ("excluded_from_population", "PAT_AGEO79")
 
 
+@pytest.mark.covers("CHD016", "STIA015", year="2025-26")
 @pytest.mark.parametrize(("ind", "dx", "reg"), [("CHD016", CHD, CHDREG), ("STIA015", STRK, STIAREG)])
 def test_bp_80_and_over(full26, ind, dx, reg):
     def p(*events):
@@ -158,6 +164,7 @@ def test_bp_80_and_over(full26, ind, dx, reg):
     assert st(full26, p(*bp(day, 146, 85, home=True)), ind) == DEN
 
 
+@pytest.mark.covers("CHD015", year="2025-26")
 def test_chd015_pcas_invitations_after_latest_reading_and_9_month_windows(full26):
     def p(*events, **kw):
         return _chd(*events, **{"dob": YOUNG, **kw})
@@ -184,6 +191,7 @@ def test_chd015_pcas_invitations_after_latest_reading_and_9_month_windows(full26
 # ---------------------------------------------------------------- CHOL003 / CHOL004
 
 
+@pytest.mark.covers("CHOL003", "CHOL004", year="2025-26")
 def test_chol_registers_are_derived_from_the_shared_ones(full26):
     ckd = patient(ev("433144002", date(2020, 1, 1)), registers=("CKD_REG",))
     assert st(full26, ckd, "CHOL003") == DEN  # CKD G3a-G5: on CHOL_REG
@@ -193,6 +201,7 @@ def test_chol_registers_are_derived_from_the_shared_ones(full26):
     assert st(full26, patient(registers=("HYP_REG",)), "CHOL003") is None
 
 
+@pytest.mark.covers("CHOL003", year="2025-26")
 def test_chol003_statin_or_other_llt_if_statin_declined_or_unsuitable(full26):
     assert st(full26, _chd(ev(STATIN, date(2025, 10, 1))), "CHOL003") == NUM
     assert st(full26, _chd(ev(STATIN, date(2025, 9, 30))), "CHOL003") == DEN  # 6-month window
@@ -203,6 +212,7 @@ def test_chol003_statin_or_other_llt_if_statin_declined_or_unsuitable(full26):
     assert st(full26, _chd(ev(OTHER_LLT, date(2025, 12, 1)), ev(STATCONTR, date(2019, 1, 1))), "CHOL003") == NUM
 
 
+@pytest.mark.covers("CHOL003", year="2025-26")
 def test_chol003_exclusions_and_pcas(full26):
     dm = _chd(ev(STATIN, date(2025, 12, 1)), registers=("CHD_REG", "DM_REG"))
     assert st(full26, dm, "CHOL003") == ("excluded_from_population", "DMCVDEXC")
@@ -225,6 +235,7 @@ def test_chol003_exclusions_and_pcas(full26):
     assert st(full26, _chd(ev(T("CHOLMAX_COD"), date(2025, 6, 1)), ev(STATIN, date(2026, 1, 5))), "CHOL003") == NUM
 
 
+@pytest.mark.covers("CHOL004", year="2025-26")
 def test_chol004_ldl_then_non_hdl_if_no_ldl(full26):
     nonhdl = T("NONHDLCCHOL_COD")
     day = date(2025, 11, 1)
@@ -239,6 +250,7 @@ def test_chol004_ldl_then_non_hdl_if_no_ldl(full26):
     assert st(full26, _chd(ev(LDL, date(2025, 3, 31), 1.5)), "CHOL004") == DEN
 
 
+@pytest.mark.covers("CHOL004", year="2025-26")
 def test_chol004_pcas_statin_decline_does_not_count_and_9_month_windows(full26):
     assert st(full26, _chd(ev(T("CHOLDEC_COD"), date(2025, 6, 1))), "CHOL004") == ("pca", "CHOLDEC")
     assert st(full26, _chd(ev(T("CHOLMAX_COD"), date(2025, 6, 1))), "CHOL004") == ("pca", "CHOLMAX")
@@ -261,6 +273,7 @@ def _af(*events, **kw):
     return patient(ev(AFIB, date(2015, 1, 1)), *events, **{"registers": ("AFIB_REG",), **kw})
 
 
+@pytest.mark.covers("AF006", year="2025-26")
 def test_af006_score_in_12_months_unless_a_previous_score_of_2_or_more(full26):
     vasc, chads = T("CHADVASC_COD"), T("CHAD_COD")
     assert st(full26, _af(ev(vasc, date(2025, 4, 1), 1)), "AF006") == NUM
@@ -276,6 +289,7 @@ def test_af006_score_in_12_months_unless_a_previous_score_of_2_or_more(full26):
     assert st(full26, new, "AF006") == ("pca", "DIAG1_DAT")
 
 
+@pytest.mark.covers("AF008", year="2025-26")
 def test_af008_doac_or_vka_if_doac_declined_or_unsuitable(full26):
     vasc = ev(T("CHADVASC_COD"), date(2024, 6, 1), 3)
     assert st(full26, _af(ev(T("CHADVASC_COD"), date(2025, 6, 1), 1)), "AF008") == (
@@ -303,6 +317,7 @@ def _hf2(*events, **kw):
     return patient(ev(HFLVSD, date(2015, 1, 1)), *events, **{"registers": ("HF1_REG", "HF2_REG"), **kw})
 
 
+@pytest.mark.covers("HF003", year="2025-26")
 def test_hf003_ace_inhibitor_or_arb(full26):
     assert st(full26, _hf2(ev(ACEI, date(2025, 10, 1))), "HF003") == NUM
     assert st(full26, _hf2(ev(ARB, date(2026, 3, 31))), "HF003") == NUM
@@ -314,6 +329,7 @@ def test_hf003_ace_inhibitor_or_arb(full26):
     assert st(full26, patient(registers=("HF1_REG",)), "HF003") is None  # HF2_REG only
 
 
+@pytest.mark.covers("HF006", "HF007", year="2025-26")
 def test_hf006_beta_blocker_and_hf007_review(full26):
     assert st(full26, _hf2(ev(BETA, date(2025, 12, 1))), "HF006") == NUM
     assert st(full26, _hf2(ev(T("LBBDEC_COD"), date(2025, 6, 1))), "HF006") == ("pca", "LBBDEC")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from .conftest import DEN, DM, DMINVITE, DMPCADEC, MODFRAIL, NUM, PPED_25, T, ev, patient, st
 
 ACEI, ARB = "102611000001100", "117011000001107"
@@ -33,6 +35,7 @@ def test_dm_more_incomplete_without_unpublished_clusters(q25, q26):
     assert "CHOLMAX_COD" in q25.readiness["DM022"].missing and "LLTDEC_COD" in q26.readiness["DM035"].missing
 
 
+@pytest.mark.covers("DM006", year="2025-26")
 def test_dm006_nephropathy_ace_or_arb(full26):
     prt = ev(PRT, date(2020, 1, 1))
     assert st(full26, patient(DX), "DM006") == ("excluded_from_population", "PRT_COD")
@@ -47,6 +50,7 @@ def test_dm006_nephropathy_ace_or_arb(full26):
     assert st(full26, new, "DM006") == ("pca", "DIAG1_DAT")
 
 
+@pytest.mark.covers("DM012", year="2025-26")
 def test_dm012_foot_check(full26):
     assert st(full26, patient(DX, ev(T("FRC_COD"), date(2025, 4, 1))), "DM012") == NUM
     assert st(full26, patient(DX, ev(T("FRC_COD"), date(2025, 3, 31))), "DM012") == DEN
@@ -57,6 +61,7 @@ def test_dm012_foot_check(full26):
     assert st(full26, patient(DX, ev(T("FEPU_COD"), date(2025, 5, 1))), "DM012") == ("pca", "FEPU")
 
 
+@pytest.mark.covers("DM014", year="2025-26")
 def test_dm014_cohort_is_diagnosed_21_to_9_months_before_pped(full26):
     dsep = DSEP  # real DSEP_COD code
     # diagnosed 21 or more months before PPED (on or before 30/06/2024): excluded (DM_DAT2)
@@ -78,6 +83,7 @@ def test_dm014_cohort_is_diagnosed_21_to_9_months_before_pped(full26):
     assert o[0].gap.deadline == date(2025, 6, 1)
 
 
+@pytest.mark.covers("DM022", year="2024-25")
 def test_dm022_statin_2024_25(full25):
     old = dict(dob=date(1970, 1, 1))
     assert st(full25, patient(DX, ev(STATIN, date(2024, 10, 1)), **old), "DM022", PPED_25) == NUM
@@ -102,6 +108,7 @@ def test_dm022_statin_2024_25(full25):
               PPED_25) == ("pca", "XSTAT")
 
 
+@pytest.mark.covers("DM023", year="2024-25")
 def test_dm023_statin_with_cvd_2024_25(full25):
     cvd = dict(registers=("DM_REG", "CHD_REG"))
     assert st(full25, patient(DX), "DM023", PPED_25) == ("excluded_from_population", "CVDNOHIST")
@@ -111,6 +118,7 @@ def test_dm023_statin_with_cvd_2024_25(full25):
     assert st(full25, patient(DX, **cvd), "DM023", PPED_25) == DEN
 
 
+@pytest.mark.covers("DM034", "DM035", year="2025-26")
 def test_dm034_dm035_other_llt_counts_if_statin_declined_or_unsuitable(full26):
     old = dict(dob=date(1970, 1, 1))
     llt = ev(OTHER_LLT, date(2026, 1, 1))

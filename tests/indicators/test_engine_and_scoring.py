@@ -83,6 +83,7 @@ def test_errors_carry_hints():
         parse_ruleset(bad)
 
 
+@pytest.mark.covers("HYP008", year="2025-26")
 def test_bp_both_components_must_be_at_target(q26):
     assert (
         outcome(q26, patient(*bp(date(2025, 12, 1), 140, 90), registers=HYPREG), "HYP008").status
@@ -98,6 +99,7 @@ def test_bp_both_components_must_be_at_target(q26):
     )
 
 
+@pytest.mark.covers("HYP008", "HYP009", year="2025-26")
 def test_home_bp_equivalents_135_85_and_145_85(q26):
     young = patient(*bp(date(2025, 12, 1), 136, 80, home=True), registers=HYPREG)
     assert outcome(q26, young, "HYP008").status == "denominator_only"
@@ -117,12 +119,14 @@ def test_home_bp_equivalents_135_85_and_145_85(q26):
     assert outcome(q26, patient(*bp(date(2025, 12, 1), 150, 90), **old), "HYP009").status == "numerator"
 
 
+@pytest.mark.covers("HYP008", year="2025-26")
 def test_age_split_between_hyp008_and_hyp009(q26):
     p = patient(*bp(date(2025, 12, 1), 120, 70), dob=date(1940, 1, 1), registers=HYPREG)
     o = outcome(q26, p, "HYP008")
     assert (o.status, o.field) == ("excluded_from_population", "PAT_AGEO79")
 
 
+@pytest.mark.covers("HYP008", year="2025-26")
 def test_hyp_pcas_and_latest_reading_overrides(q26):
     assert outcome(q26, patient(ev(HTMAX, date(2025, 5, 1)), registers=HYPREG), "HYP008").field == "HTMAX"
     assert (
@@ -169,6 +173,7 @@ def _with_vi(library):
     return compile_ruleset(load_ruleset("qof-2025-26"), library)
 
 
+@pytest.mark.covers("VI001", year="2025-26")
 def test_vi001_success_and_late_registration(library):
     engine = _with_vi(library)
     assert engine.readiness["VI001"].readiness == "ready"
@@ -211,6 +216,7 @@ def test_worked_example_af_29_points():
     assert indicator_value(29, 207.56, c, a) == pytest.approx(14925, rel=0.002)
 
 
+@pytest.mark.covers("DM020", "DM021", year="2025-26")
 def test_score_indicator_counts_and_money(q26):
     dx = ev(DM, date(2015, 1, 1))
     people = [

@@ -26,6 +26,7 @@ def test_mh_and_dementia_incomplete_without_unpublished_clusters(q26):
     assert "DEMCPRVW_COD" in q26.incomplete["DEM004"]
 
 
+@pytest.mark.covers("MH002", "MH003", "MH006", "MH007", "MH012", year="2025-26")
 @pytest.mark.parametrize(
     ("ind", "done", "decline", "field"),
     [
@@ -55,10 +56,12 @@ def test_mh_checks_in_12_months_pcas_and_remission(full26, ind, done, decline, f
     assert st(full26, _mh(registered_on=date(2026, 1, 1)), ind) == ("pca", "REG1_DAT3")
 
 
+@pytest.mark.covers("MH003", year="2025-26")
 def test_mh003_any_bp_reading_counts(full26):
     assert st(full26, _mh(ev(SYS, date(2025, 10, 1), 180.0)), "MH003") == NUM
 
 
+@pytest.mark.covers("MH011", year="2025-26")
 def test_mh011_lipid_profile_window(full26):
     assert st(full26, _mh(ev(CHOL, date(2025, 10, 1), 5.0)), "MH011") == NUM
     # 24 months for patients without risk factors; the risk-factor split to 12 months is not modelled [U]
@@ -67,6 +70,7 @@ def test_mh011_lipid_profile_window(full26):
     assert st(full26, _mh(ev(T("CHOLDEC_COD"), date(2025, 6, 1))), "MH011") == ("pca", "CHOLDEC")
 
 
+@pytest.mark.covers("MH012", year="2025-26")
 def test_mh012_excludes_the_diabetes_register(full26):
     dm = _mh(registers=("MH1_REG", "DM_REG"))
     assert st(full26, dm, "MH012") == ("excluded_from_population", "DM_DAT4")
@@ -77,6 +81,7 @@ def _dem(*events, **kw):
     return patient(ev(DEM, date(2019, 1, 1)), *events, **{"registers": ("DEM_REG",), **kw})
 
 
+@pytest.mark.covers("DEM004", year="2025-26")
 def test_dem004_care_plan_review(full26):
     rvw = T("DEMCPRVW_COD")
     assert st(full26, _dem(ev(rvw, date(2025, 4, 1))), "DEM004") == NUM

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from services.indicators.domain import PracticeContext, load_ruleset, score_indicator
 from services.indicators.domain.partial import lower_bound_blockers, only_adds_truth
 from services.indicators.domain.ruleset import NEXT, Action, RuleStep
@@ -29,6 +31,7 @@ def _chd(*events, pid="p1"):
     return patient(ev(CHD, date(2015, 1, 1)), *events, registers=("CHD_REG",), pid=pid)
 
 
+@pytest.mark.covers("CHD005", year="2025-26")
 def test_pca_only_gaps_are_provisional_naming_the_missing_clusters(q26):
     r = q26.readiness["CHD005"]  # rules 2-6: SALDEC, XSAL/XCLO, CHDPCAPU, CHDPCADEC, CHDINVITE: all PCA steps
     assert r.readiness == "provisional" and r.lower_bound
@@ -51,6 +54,7 @@ def test_missing_success_or_exclusion_clusters_stay_incomplete_with_the_reason(q
     assert any("REDEJCFRAC_COD" in why for why in hf003.not_a_lower_bound)
 
 
+@pytest.mark.covers("CHD005", year="2025-26")
 def test_provisional_achievement_is_a_lower_bound_of_the_full_chain(q26, full26):
     """The same practice scored without and with the PCA clusters: only the PCA'd patients move, into the
     denominator, so achievement and points can only be lower without them."""

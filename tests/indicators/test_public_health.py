@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from .conftest import DEN, HBA1C, HYP, NUM, T, ev, patient, st
 
 SMEAR = "1020451000000104"  # SMEAR_COD (GM SDE stand-in) cervical cytology test
@@ -27,6 +29,7 @@ def test_public_health_incomplete_without_unpublished_clusters(q26):
     assert q26.readiness["BP002"].readiness == "ready"
 
 
+@pytest.mark.covers("CS005", "CS006", year="2025-26")
 def test_cs005_cs006_sex_age_bands_and_windows(full26):
     assert st(full26, _woman(25, ev(SMEAR, date(2022, 10, 1))), "CS005") == NUM  # 3y6m: from 01/10/2022
     assert st(full26, _woman(25, ev(SMEAR, date(2022, 9, 30))), "CS005") == DEN
@@ -48,6 +51,7 @@ def test_cs005_cs006_sex_age_bands_and_windows(full26):
     assert st(full26, _woman(30, registered_on=date(2026, 1, 1)), "CS005") == ("pca", "REG1_DAT3")
 
 
+@pytest.mark.covers("BP002", year="2025-26")
 def test_bp002_bp_in_5_years_aged_45_and_over(full26):
     def p(*events, **kw):
         return patient(*events, **{"dob": date(1981, 3, 31), "registers": (), **kw})  # 45 on PPED
@@ -66,6 +70,7 @@ def test_bp002_bp_in_5_years_aged_45_and_over(full26):
     assert st(full26, p(registered_on=date(2026, 1, 1)), "BP002") == ("pca", "REG1_DAT3")
 
 
+@pytest.mark.covers("SMOK002", year="2025-26")
 def test_smok002_status_in_12_months_for_the_comorbidity_register(full26):
     def p(*events, **kw):
         return patient(*events, **{"registers": ("HYP_REG",), **kw})
@@ -79,6 +84,7 @@ def test_smok002_status_in_12_months_for_the_comorbidity_register(full26):
     assert st(full26, p(ev(HYP, date(2026, 1, 1))), "SMOK002") == ("pca", "DIAG1_DAT")
 
 
+@pytest.mark.covers("SMOK004", year="2025-26")
 def test_smok004_current_smokers_offer_in_24_months(full26):
     def p(*events, **kw):
         kw = {"registers": (), "registered_on": date(2011, 6, 1), **kw}
@@ -95,6 +101,7 @@ def test_smok004_current_smokers_offer_in_24_months(full26):
     assert st(full26, p(ev(T("SMOKPCADEC_COD"), date(2025, 6, 1))), "SMOK004") == ("pca", "SMOKPCADEC")
 
 
+@pytest.mark.covers("NDH002", year="2025-26")
 def test_ndh002_hba1c_or_fasting_glucose(full26):
     def p(*events, **kw):
         return patient(ev(NDH, date(2020, 1, 1)), *events, **{"registers": ("NDH_REG",), **kw})

@@ -59,6 +59,7 @@ def _cvd(*events, dob=date(1960, 5, 1), registers=("CHD_REG",), **kw):
     return patient(*events, dob=dob, registers=registers, **kw)
 
 
+@pytest.mark.covers("CD001", year="2026-27")
 def test_cd001_chd_or_stroke_aged_79_or_under_bp_140_90(q27):
     """CD001: "CHD or stroke/TIA, aged <=79, without moderate/severe frailty: last BP in 12m <=140/90
     (HBPM/ABPM <=135/85)"."""
@@ -74,6 +75,7 @@ def test_cd001_chd_or_stroke_aged_79_or_under_bp_140_90(q27):
     assert s27(q27, _cvd(*bp(date(2026, 10, 1), 136, 85, home=True)), "CD001") == DEN
 
 
+@pytest.mark.covers("CD001", year="2026-27")
 def test_cd001_window_and_age_edges(q27):
     assert s27(q27, _cvd(*bp(date(2026, 4, 1), 130, 80)), "CD001") == NUM
     assert s27(q27, _cvd(*bp(date(2026, 3, 31), 130, 80)), "CD001") == DEN
@@ -84,6 +86,7 @@ def test_cd001_window_and_age_edges(q27):
     assert s27(q27, _cvd(*bp(date(2026, 10, 1), 130, 80), dob=at80), "CD001") == (EXC, "PAT_AGEO79")
 
 
+@pytest.mark.covers("CD001", year="2026-27")
 def test_cd001_moderate_or_severe_frailty_excluded(q27):
     """"Moderate or severe frailty (MODFRAIL_COD / SEVFRAIL_COD ...) excludes patients from CD001, CD002,
     HYP010, HYP011 and, as before, DM036"."""
@@ -98,6 +101,7 @@ def test_cd001_moderate_or_severe_frailty_excluded(q27):
     assert s27(q27, _cvd(*reading, ev(SEVFRAIL, date(2027, 4, 1))), "CD001") == NUM
 
 
+@pytest.mark.covers("CD001", year="2026-27")
 def test_cd001_pcas_from_chd_and_stroke_care(q27):
     for cluster, field in (("CHDPCAPU_COD", "CHDPCAPU"), ("STIAPCAPU_COD", "CHDPCAPU"),
                            ("CHDPCADEC_COD", "CHDPCADEC"), ("STIAPCADEC_COD", "CHDPCADEC")):
@@ -109,6 +113,7 @@ def test_cd001_pcas_from_chd_and_stroke_care(q27):
     assert s27(q27, _cvd(ev(CHD, date(2010, 1, 1))), "CD001") == DEN
 
 
+@pytest.mark.covers("CD002", year="2026-27")
 def test_cd002_aged_80_or_over_bp_150_90(q27):
     """CD002: "CHD or stroke/TIA, aged >=80, without moderate/severe frailty: last BP in 12m <=150/90
     (HBPM/ABPM <=145/85)"."""
@@ -129,6 +134,7 @@ def _hyp(*events, dob=date(1960, 5, 1)):
     return patient(ev(HYP, date(2010, 1, 1)), *events, dob=dob, registers=("HYP_REG",))
 
 
+@pytest.mark.covers("HYP010", "HYP011", year="2026-27")
 def test_hyp010_hyp011_same_targets_frailty_now_excluded(q27):
     """HYP010: "Hypertension, aged <=79, without moderate/severe frailty: last BP <=140/90 (HBPM/ABPM
     <=135/85)"; HYP011: "aged >=80 ... <=150/90 (HBPM/ABPM <=145/85)"."""
@@ -157,6 +163,7 @@ def _four(d: date, *, skip: str = "") -> list:
     return [ev(code, d) for name, code in drugs.items() if name != skip]
 
 
+@pytest.mark.covers("HF009", year="2026-27")
 def test_hf009_all_four_drug_classes(q27):
     """HF009: "HFrEF: treated with all four pillars - ACEi/ARB/ARNI + beta-blocker + MRA + SGLT2i"."""
     assert s27(q27, _hf(*_four(date(2026, 12, 1))), "HF009") == NUM
@@ -168,6 +175,7 @@ def test_hf009_all_four_drug_classes(q27):
     assert s27(q27, _hf(ev(T("ARNI_COD"), date(2026, 12, 1)), *others), "HF009") == NUM
 
 
+@pytest.mark.covers("HF009", year="2026-27")
 def test_hf009_six_month_window_and_pcas(q27):
     assert s27(q27, _hf(*_four(date(2026, 10, 1))), "HF009") == NUM
     assert s27(q27, _hf(*_four(date(2026, 9, 30))), "HF009") == DEN
@@ -192,6 +200,7 @@ def _eight(library: CodelistLibrary, d: date, *, skip: str = "") -> list:
     return [ev(code, d, value) for name, (code, value) in codes.items() if not name.startswith(skip or "~")]
 
 
+@pytest.mark.covers("DM037", year="2026-27")
 def test_dm037_all_eight_care_processes_all_or_nothing(q27, library):
     """DM037: "all 8 NICE care processes in 12m (BMI, BP, HbA1c, cholesterol, smoking status, foot exam, urine
     ACR, eGFR/creatinine); all-or-nothing; no single-indicator exceptions"."""
@@ -204,6 +213,7 @@ def test_dm037_all_eight_care_processes_all_or_nothing(q27, library):
     assert s27(q27, patient(dx, *egfr), "DM037") == NUM
 
 
+@pytest.mark.covers("DM037", year="2026-27")
 def test_dm037_window_edges_and_no_single_process_exceptions(q27, library):
     dx = ev(DM, date(2015, 1, 1))
     assert s27(q27, patient(dx, *_eight(library, date(2026, 4, 1))), "DM037") == NUM
@@ -218,6 +228,7 @@ def test_dm037_window_edges_and_no_single_process_exceptions(q27, library):
 
 # ------------------------------------------------------------------ NDH003
 
+@pytest.mark.covers("NDH003", year="2026-27")
 def test_ndh003_hba1c_or_fasting_glucose_in_12_months(q27):
     """NDH003: "NDH or previous gestational diabetes: HbA1c or fasting glucose in 12m" (the register widened
     to previous gestational diabetes: see tests/registers/test_register_years.py)."""
@@ -236,6 +247,7 @@ def load_points(engine, indicator: str) -> float:
 
 # ------------------------------------------------------------------ AST014 / AST015, OB004 / OB005, VI
 
+@pytest.mark.covers("AST014", "AST015", year="2026-27")
 def test_ast014_ast015_renamed_with_unchanged_points(q27):
     """AST014/AST015: "renamed because the asthma register now starts at age 5 (was 6)"; points 15 / 20."""
     assert (load_points(q27, "AST014"), load_points(q27, "AST015")) == (15, 20)
@@ -249,6 +261,7 @@ def _ob(*events, **kw):
     return patient(ev(BMI, date(2026, 9, 1), 36.0), *events, registers=("OB_REG",), **kw)
 
 
+@pytest.mark.covers("OB004", year="2026-27")
 def test_ob004_referral_to_weight_management(q27):
     """OB004: "Obesity: referral to a weight management programme (PCAs: service unavailable / unsuitable /
     declined per PCIT template)"."""
@@ -260,6 +273,7 @@ def test_ob004_referral_to_weight_management(q27):
     assert s27(q27, patient(registers=("DM_REG",)), "OB004") is None
 
 
+@pytest.mark.covers("OB005", year="2026-27")
 def test_ob005_shared_decision_making_in_pharmacotherapy_subset(q27):
     """OB005: "shared decision-making and pharmacotherapy/behavioural support"; denominator "OB register
     subset meeting pharmacotherapy criteria [U]" (read as latest BMI >= 35 in 12 months)."""
@@ -271,6 +285,7 @@ def test_ob005_shared_decision_making_in_pharmacotherapy_subset(q27):
     assert s27(q27, edge, "OB005") == NUM
 
 
+@pytest.mark.covers("VI002", year="2026-27")
 def test_vi002_mmrv_counts_as_mmr(q27):
     """VI002: "Reached 18m: >=1 MMR (now MMR or MMRV) aged 12-18m"."""
     dob = date(2025, 6, 1)  # 18 months on 1 December 2026, in the year
@@ -287,6 +302,7 @@ def _child_asthma(*events, dob=date(2021, 6, 1)):
     return patient(*events, registers=("AST_REG",), dob=dob, registered_on=dob)
 
 
+@pytest.mark.covers("AST014", year="2026-27")
 def test_ast014_objective_test_around_diagnosis_for_a_five_year_old(q27):
     """AST014: "New asthma diagnosis (on/after 1 Apr 2025): objective test 3m before/after diagnosis (was
     AST012)", on the asthma register "now aged >=5"."""
@@ -303,6 +319,7 @@ def test_ast014_objective_test_around_diagnosis_for_a_five_year_old(q27):
     assert s27(q27, _child_asthma(ev(AST, date(2027, 1, 1))), "AST014") == ("pca", "DIAG1_DAT")
 
 
+@pytest.mark.covers("VI003", year="2026-27")
 def test_vi003_mmrv_counts_towards_the_two_mmr_doses(q27):
     """VI003: "Reached 5y: DTaP/IPV booster + 2 MMR/MMRV aged 1-5"."""
     dob = date(2021, 10, 1)  # 5 on 1 October 2026, in the year

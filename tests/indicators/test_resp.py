@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from .conftest import DEN, NUM, PPED_25, T, ev, outcome, patient, st
 
 AST = "195967001"  # AST_COD asthma
@@ -37,6 +39,7 @@ def test_respiratory_indicators_incomplete_without_unpublished_clusters(q25, q26
     assert "MRC_COD" in q26.incomplete["COPD010"]
 
 
+@pytest.mark.covers("AST007", year="2025-26")
 def test_ast007_review_needs_every_element_in_12_months(full26):
     assert st(full26, _ast(*_review(date(2025, 4, 1))), "AST007") == NUM
     assert st(full26, _ast(*_review(date(2025, 3, 31))), "AST007") == DEN
@@ -51,6 +54,7 @@ def test_ast007_review_needs_every_element_in_12_months(full26):
     assert st(full26, _ast(registered_on=date(2026, 1, 1)), "AST007") == ("pca", "REG1_DAT3")
 
 
+@pytest.mark.covers("AST011", year="2024-25")
 def test_ast011_spirometry_and_one_other_test_3_months_before_to_6_months_after(full25):
     spir, feno = T("ASTSPIR_COD"), T("FENO_COD")
     dx = date(2024, 1, 15)
@@ -67,6 +71,7 @@ def test_ast011_spirometry_and_one_other_test_3_months_before_to_6_months_after(
     assert st(full25, _ast(ev(T("SPIRPU_COD"), date(2024, 6, 1)), dx=dx), "AST011", PPED_25) == ("pca", "SPIRPUSP1")
 
 
+@pytest.mark.covers("AST012", year="2025-26")
 def test_ast012_one_objective_test_3_months_either_side_of_a_diagnosis_from_april_2025(full26):
     feno, pefr = T("FENO_COD"), T("PEFR_COD")
     dx = date(2025, 6, 15)
@@ -86,6 +91,7 @@ def _copd(*events, **kw):
     return patient(ev(COPD, date(2015, 1, 1)), *events, **{"registers": ("COPD_REG",), **kw})
 
 
+@pytest.mark.covers("COPD010", year="2025-26")
 def test_copd010_review_with_exacerbations_and_mrc(full26):
     day = date(2025, 11, 1)
     full = (ev(COPDRVW, day), ev(T("COPDEXACB_COD"), day), ev(T("MRC_COD"), day, 3))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from services.indicators.domain import load_ruleset
 
 from .conftest import DEN, NUM, T, ev, patient, st
@@ -29,6 +31,7 @@ def test_vi001_to_vi003_have_no_declined_pca():
     assert "SHDECU80" in {s.if_true.field for s in rs.indicator("VI004").rules}
 
 
+@pytest.mark.covers("VI002", year="2025-26")
 def test_vi002_one_mmr_between_12_and_18_months(full26):
     mmr = T("MMRVAC1_COD")
     dob = date(2024, 6, 15)  # reaches 18 months on 15/12/2025
@@ -46,6 +49,7 @@ def test_vi002_one_mmr_between_12_and_18_months(full26):
     assert st(full26, _child(dob, ev(mmr, date(2025, 7, 1)), registered_on=date(2025, 12, 15)), "VI002") == NUM
 
 
+@pytest.mark.covers("VI003", year="2025-26")
 def test_vi003_booster_and_two_mmr_between_1_and_5(full26):
     boost, mmr1, mmr2 = T("DTAPIPVVACBOOST_COD"), T("MMRVAC1_COD"), T("MMRVAC2_COD")
     dob = date(2020, 10, 1)  # 5 on 01/10/2025
@@ -63,6 +67,7 @@ def test_vi003_booster_and_two_mmr_between_1_and_5(full26):
     assert st(full26, two, "VI003") == DEN
 
 
+@pytest.mark.covers("VI004", year="2025-26")
 def test_vi004_shingles_70_to_79_and_declined_counts(full26):
     dob = date(1945, 9, 1)  # 80 on 01/09/2025
     assert st(full26, _child(dob, ev(SHINGRIX, date(2015, 9, 1)), registered_on=date(2000, 1, 1)), "VI004") == NUM

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from .conftest import DIA, DM, DMINVITE, HBA1C, HYP, SYS, T, bp, ev, outcome, patient
 
 DX = ev(DM, date(2015, 6, 1))
 ASPIRIN = "10063011000001103"  # ANTIPLAT_COD aspirin 75mg
 
 
+@pytest.mark.covers("DM020", year="2025-26")
 def test_dm020_latest_value_out_of_target(q26):
     o = outcome(q26, patient(DX, ev(HBA1C, date(2025, 9, 2), 71.0)), "DM020")
     assert o.status == "denominator_only" and o.trace.evidence is None  # decided by "otherwise select"
@@ -21,6 +24,7 @@ def test_dm020_latest_value_out_of_target(q26):
     assert o.gap.why.startswith(f.text)
 
 
+@pytest.mark.covers("DM020", year="2025-26")
 def test_dm020_absence_names_the_window_and_the_older_result(q26):
     o = outcome(q26, patient(DX, ev(HBA1C, date(2025, 1, 2), 50.0)), "DM020")
     (f,) = o.trace.unmet
@@ -33,6 +37,7 @@ def test_dm020_absence_names_the_window_and_the_older_result(q26):
     assert mid.window_to == date(2025, 11, 30)
 
 
+@pytest.mark.covers("HYP008", year="2025-26")
 def test_hyp008_latest_bp_both_values_clinic_or_home(q26):
     hyp = (ev(HYP, date(2015, 1, 1)),)
     clinic = outcome(q26, patient(*hyp, *bp(date(2025, 10, 1), 150, 85), registers=("HYP_REG",)), "HYP008")
@@ -43,6 +48,7 @@ def test_hyp008_latest_bp_both_values_clinic_or_home(q26):
     assert home.trace.unmet[0].text == "latest blood pressure 138/80 mmHg on 2025-10-01 (home, target ≤ 135/85)"
 
 
+@pytest.mark.covers("CHD005", year="2025-26")
 def test_chd005_no_antiplatelet_since_the_window_start(full26):
     chd = patient(ev(T("CHD_COD"), date(2015, 1, 1)), ev(ASPIRIN, date(2024, 12, 1)), registers=("CHD_REG",))
     o = outcome(full26, chd, "CHD005")
@@ -52,11 +58,13 @@ def test_chd005_no_antiplatelet_since_the_window_start(full26):
     assert f.evidence[0].code == ASPIRIN
 
 
+@pytest.mark.covers("DM020", year="2025-26")
 def test_invitations_so_far(q26):
     o = outcome(q26, patient(DX, ev(DMINVITE, date(2025, 10, 3))), "DM020")
     assert o.gap.invites_so_far == 1 and o.gap.invited_on == (date(2025, 10, 3),)
     assert o.gap.why == "no IFCC-HbA1c since 2025-04-01; 1 invitation so far (2025-10-03)"
 
 
+@pytest.mark.covers("DM020", year="2025-26")
 def test_only_gaps_carry_findings(q26):
     assert outcome(q26, patient(DX, ev(HBA1C, date(2025, 10, 1), 50.0)), "DM020").trace.unmet == ()
