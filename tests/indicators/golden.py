@@ -146,6 +146,24 @@ def expand(cases: Iterable[Case]) -> list[tuple[str, Case]]:
     return out
 
 
+def by_indicator(cases: Iterable[Case]) -> list[tuple[str, str, tuple[Case, ...]]]:
+    """(rule set id, indicator, its cases): one test item per indicator and year keeps the run fast."""
+    grouped: dict[tuple[str, str], list[Case]] = {}
+    for rid, c in expand(cases):
+        grouped.setdefault((rid, c.indicator), []).append(c)
+    return [(rid, ind, tuple(cs)) for (rid, ind), cs in grouped.items()]
+
+
+def item_id(x: object) -> str:
+    """Test ids: the rule set and indicator, and how many cases."""
+    return x if isinstance(x, str) else f"{len(x)}-cases"  # type: ignore[arg-type]
+
+
+def failures(engine: CompiledRuleSet, cases: Iterable[Case]) -> list[str]:
+    """Every case whose outcome is not the one its rule gives, with what came out instead."""
+    return [f"{c.rule}: expected {c.expect}, got {got}" for c in cases if (got := run(engine, c)) != c.expect]
+
+
 # ---------------------------------------------------------------- the patterns every chain repeats
 
 
