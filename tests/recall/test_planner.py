@@ -49,6 +49,11 @@ def test_one_invitation_for_all_due_reviews_across_clinics() -> None:
                   today=date(2026, 4, 1))
     (p,) = result.planned
     assert p.clinics == ("diabetes and cardiovascular", "respiratory")
+    assert p.registers == ("AST_REG", "DM_REG", "HYP_REG")
+    # a due review no clinic holds (here smoking status) is not part of the invitation
+    (q,) = plan([patient(2, 6, "HYP_REG", "SMOK1_REG")], [DIABETES], strategy="birthday",
+                today=date(2026, 4, 1)).planned
+    assert q.registers == ("HYP_REG",)
     assert result.load[date(2026, 6, 1)] == {"diabetes and cardiovascular": (1, 10), "respiratory": (1, 10)}
 
 

@@ -136,9 +136,9 @@ def plan(
         for n in names:
             used[(month, n)] = used.get((month, n), 0) + 1
         send = max(_add_months(month, -1), current) if strategy == "birthday" else month
-        out.planned.append(
-            Planned(cand.patient_id, names, tuple(sorted(cand.registers)), month, send, cand.value, month != want)
-        )
+        # The invitation is for the reviews its clinics hold; a register no clinic covers is not promised.
+        covered = tuple(sorted(cand.registers - set(uncovered)))
+        out.planned.append(Planned(cand.patient_id, names, covered, month, send, cand.value, month != want))
     out.load = {
         m: {c.name: (used.get((m, c.name), 0), c.capacity.get(m.month, 0)) for c in clinics} for m in months
     }
