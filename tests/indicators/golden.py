@@ -2,8 +2,8 @@
 
 A :class:`Case` is one patient written relative to the year's payment period end date (PPED), the rule text it
 checks, and the outcome that text gives. Dates are spelled ``"-12m+1d"`` (PPED minus 12 months plus a day:
-the first day of a 12-month window), ``"0"`` (PPED), ``"-5y"`` or an ISO date. Codes come from the cluster
-names: a public cluster gives one of its real codes, a cluster with no public copy one test-only code (made-up
+the first day of a 12-month window), ``"0"`` (PPED), ``"-3y6m"`` (3 years 6 months back) or an ISO date.
+Codes come from the cluster names: a public cluster gives one of its real codes, a cluster with no public copy one test-only code (made-up
 namespace 1000099, term "TEST ONLY") from a test release written in the PCD refset content-file format and
 read by the real release reader (:func:`test_release`). Nothing here is shipped or used for scoring.
 """
@@ -70,15 +70,16 @@ def test_release(folder: Path) -> CodelistLibrary:
 test_release.__test__ = False  # type: ignore[attr-defined]
 write_test_release.__test__ = False  # type: ignore[attr-defined]
 
-_PART = re.compile(r"([+-]\d+)([ymd])")
+_PART = re.compile(r"([+-]?)(\d+)([ymd])")
 
 
 def when(spec: str, pped: date) -> date:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", spec):
         return date.fromisoformat(spec)
-    d = pped
-    for n, unit in _PART.findall(spec):
-        k = int(n)
+    d, sign = pped, "-"
+    for given, n, unit in _PART.findall(spec):
+        sign = given or sign  # "-3y6m" is 3 years and 6 months back
+        k = int(n) if sign == "+" else -int(n)
         d = add_months(d, 12 * k) if unit == "y" else add_months(d, k) if unit == "m" else d + timedelta(days=k)
     return d
 
