@@ -3,9 +3,10 @@
 A :class:`Case` is one patient written relative to the year's payment period end date (PPED), the rule text it
 checks, and the outcome that text gives. Dates are spelled ``"-12m+1d"`` (PPED minus 12 months plus a day:
 the first day of a 12-month window), ``"0"`` (PPED), ``"-3y6m"`` (3 years 6 months back) or an ISO date.
-Codes come from the cluster names: a public cluster gives one of its real codes, a cluster with no public copy one test-only code (made-up
-namespace 1000099, term "TEST ONLY") from a test release written in the PCD refset content-file format and
-read by the real release reader (:func:`test_release`). Nothing here is shipped or used for scoring.
+Codes come from the cluster names: a public cluster gives one of its real codes, a cluster with no public copy
+one test-only code (made-up namespace 1000099, term "TEST ONLY") from a test release written in the PCD refset
+content-file format and read by the real release reader (:func:`test_release`).
+Nothing here is shipped or used for scoring.
 """
 
 from __future__ import annotations
