@@ -1,11 +1,12 @@
 """Events of the indicators service.
 
 Consumes ``patient.registered|updated|deregistered``, ``code.recorded``, ``code.retracted`` and
-``register.changed``: each handler applies the change to the stored per-patient state and notes the patient as
-touched; at the end of the unit (a whole consumer batch, in one transaction) :func:`after_unit` evaluates every
-touched patient once per practice, with the compiled rule sets, writes their outcome rows in bulk (see
-:mod:`services.indicators.service.evaluation`) and marks the practice for re-scoring; :func:`after_batch`
-re-scores each marked practice once per batch of events.
+``register.changed``: each handler applies the change to the per-patient state (patients and coded entries are
+staged and written in bulk at the end of the unit, see :mod:`services.indicators.store.staged`) and notes the
+patient as touched; at the end of the unit (a whole consumer batch, in one transaction) :func:`after_unit`
+writes what was staged and evaluates every touched patient once per practice, with the compiled rule sets,
+writes their outcome rows in bulk (see :mod:`services.indicators.service.evaluation`) and marks the practice
+for re-scoring; :func:`after_batch` re-scores each marked practice once per batch of events.
 Publishes ``patient.gap.changed`` (internal) and ``indicator.updated`` (analytics: aggregates only).
 """
 
@@ -14,18 +15,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.evaluation import refresh, rescore_pending
 from services.indicators.service.kernel import Kernel
-from services.indicators.store.models import (
-    CODED_EVENTS,
-    PATIENTS,
-    CodedEvent,
-)
+from services.indicators.store.models import CodedEvent
+from services.indicators.store.staged import flush, stage_entries, stage_patient
 from services.indicators.store.state import SEX
-from shared.db import upsert
 from shared.events.consumer import Handler
 from shared.events.envelope import Envelope
 from shared.events.schemas import CodeRecorded, CodeRetracted, EventPayload, PatientState, RegisterChanged
@@ -51,8 +48,15 @@ def touch(session: AsyncSession, practice: str, patient_id: str, *, rescore: boo
     flag[0] = flag[0] or rescore
 
 
+async def write_staged(session: AsyncSession) -> None:
+    """Write the unit's staged patients and entries; touch the patients whose relevant entries moved."""
+    for row in await flush(session):
+        touch(session, row["practice_ods"], row["patient_id"])
+
+
 def after_unit(kernel: Kernel) -> Callable[[AsyncSession], Awaitable[None]]:
     async def evaluate_touched(session: AsyncSession) -> None:
+        await write_staged(session)
         per: dict[str, tuple[set[str], list[bool]]] = session.info.pop(TOUCHED, {})
         for practice, (ids, flag) in sorted(per.items()):
             await refresh(session, kernel, practice, ids, rescore=flag[0], defer_aggregates=True)
@@ -63,21 +67,17 @@ def after_unit(kernel: Kernel) -> Callable[[AsyncSession], Awaitable[None]]:
 def handlers(kernel: Kernel) -> dict[str, Handler]:
     async def on_patient(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, PatientState)
-        await upsert(
+        stage_patient(
             session,
-            PATIENTS,
-            [
-                {
-                    "patient_id": payload.patient_id,
-                    "practice_ods": payload.practice_ods,
-                    "date_of_birth": payload.date_of_birth,
-                    "sex": SEX.get(payload.sex, "U"),
-                    "registered_on": payload.registered_on,
-                    "deregistered_on": payload.deregistered_on,
-                    "died_on": payload.died_on,
-                }
-            ],
-            ("patient_id",),
+            {
+                "patient_id": payload.patient_id,
+                "practice_ods": payload.practice_ods,
+                "date_of_birth": payload.date_of_birth,
+                "sex": SEX.get(payload.sex, "U"),
+                "registered_on": payload.registered_on,
+                "deregistered_on": payload.deregistered_on,
+                "died_on": payload.died_on,
+            },
         )
         # The list size (CPI) may have moved: re-score the practice even if no outcome changed.
         touch(session, payload.practice_ods, payload.patient_id, rescore=True)
@@ -97,18 +97,13 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             }
             for e in payload.entries
         ]
-        # A correction may replace a relevant code with one no rule reads: that still changes the outcome.
-        was_relevant = await session.scalar(
-            select(func.count())
-            .select_from(CodedEvent)
-            .where(CodedEvent.entry_id.in_([r["entry_id"] for r in rows]), CodedEvent.relevant.is_(True))
-        )
-        await upsert(session, CODED_EVENTS, rows, ("entry_id",))
-        if was_relevant or any(r["relevant"] for r in rows):
-            touch(session, payload.practice_ods, payload.patient_id)
+        # Written in bulk at the end of the unit, which touches the patient if a rule reads the code (or read
+        # the code of the entry it replaces).
+        stage_entries(session, rows)
 
     async def on_retracted(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, CodeRetracted)
+        await write_staged(session)  # the entry may have been recorded earlier in this unit
         await session.execute(
             update(CodedEvent)
             .where(CodedEvent.entry_id.in_(payload.entry_ids), CodedEvent.patient_id == payload.patient_id)

@@ -192,6 +192,10 @@ class EventConsumer:
             ends = await asyncio.wait_for(self._consumer.end_offsets(partitions), WATCH_SECONDS * 2)
         except TimeoutError:
             return True
+        # tansu reports a log's end as one past the first offset of its last record batch, so it can trail the
+        # records this consumer has handled; the high watermark of its fetches does not. A log both place at
+        # or before what was handled has lost it.
+        ends = {tp: max(end, self._consumer.highwater(tp) or 0) for tp, end in ends.items()}
         if any(tp in self._seen and ends[tp] <= self._seen[tp] for tp in partitions):
             return True
         waiting = any(ends[tp] > self._seen.get(tp, -1) + 1 for tp in partitions)

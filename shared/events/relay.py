@@ -51,9 +51,11 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._lock_key = zlib.crc32(f"qof-outbox-{service}".encode())
-        # Broker restarts: the highest offset the broker acknowledged per partition since the last check. A
-        # log that ends before it, or a new acknowledgement at or below it, means the broker lost events.
+        # Broker restarts: the highest offset the broker acknowledged per partition; a new acknowledgement at or
+        # below it means the broker lost events. ``_floor``: the lowest offset of the newest publishing round per
+        # partition; a log whose reported end is below it lost events (see ``_check_broker``).
         self._acked: dict[TopicPartition, int] = {}
+        self._floor: dict[TopicPartition, int] = {}
         self._settled: dict[TopicPartition, int] = {}
         self._probe: AIOKafkaConsumer | None = None
         self._last_check = 0.0
@@ -188,11 +190,14 @@ class OutboxRelay:
         acks = await asyncio.gather(*futures)
         for r in rows:
             EVENTS_PUBLISHED.labels(self.service, r.topic).inc()
+        floor: dict[TopicPartition, int] = {}
         for ack in acks:
             tp = TopicPartition(ack.topic, ack.partition)
             if ack.offset <= self._acked.get(tp, -1):
                 self._lost = True  # offsets only grow in a log: this one started again
             self._acked[tp] = max(self._acked.get(tp, -1), ack.offset)
+            floor[tp] = min(floor.get(tp, ack.offset), ack.offset)
+        self._floor.update(floor)
 
     async def _check_broker(self) -> None:
         """Replay the retained outbox when the broker lost events it had acknowledged (an in-memory broker
@@ -205,11 +210,12 @@ class OutboxRelay:
                 await self._probe.start()
             # Compared with what was acknowledged by the previous check: a log's reported end may lag the
             # newest acknowledgements a moment, never ones a check period old.
-            settled, self._settled = self._settled, dict(self._acked)
+            settled, self._settled = self._settled, dict(self._floor)
             if settled:
                 ends = await asyncio.wait_for(self._probe.end_offsets(list(settled)), 10)
-                # A log holding offset N reports an end of at least N; tansu's reported end can trail by
-                # one record, so only a log ending below an acknowledged offset counts as lost.
+                # tansu reports a log's end as one past the first offset of its last record batch, not of its
+                # last record: after a round of many records the end trails the acknowledgements by up to the
+                # batch. A log still holding the newest round ends past that round's lowest offset.
                 self._lost = any(ends[tp] < offset for tp, offset in settled.items())
         if self._lost:
             await self.replay()
@@ -224,7 +230,7 @@ class OutboxRelay:
         async with self.factory() as s, s.begin():
             result = await s.execute(update(t).where(t.c.sent_at.is_not(None)).values(sent_at=None))
         rows = int(getattr(result, "rowcount", 0) or 0)
-        self._lost, self._acked, self._settled = False, {}, {}
+        self._lost, self._acked, self._floor, self._settled = False, {}, {}, {}
         self.recovering = True
         EVENTS_RECOVERING.labels(self.service).set(1)
         BROKER_RESETS.labels(self.service).inc()

@@ -35,7 +35,7 @@ PATIENTS = 24
 
 @pytest.fixture
 def own_broker() -> Any:
-    """A broker of this test's own: the session broker's topics were made with one partition on first use."""
+    """A broker of this test's own, so that every topic has the partitions this test makes it with."""
     b = LocalBroker().start()
     yield b
     b.stop()
