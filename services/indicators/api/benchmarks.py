@@ -35,6 +35,7 @@ class BenchmarkRow(BaseModel):
     as_of: datetime | None = Field(description="Practice rows: time of the newest event applied; PCN rows: the "
                                    "oldest of their practices")
     behind: bool = Field(description="Still catching up (events pending or re-scoring): figures are provisional")
+    pending_events: int = Field(description="Events received and not yet applied, of this row's practices")
 
 
 class BenchmarksOut(BaseModel):
@@ -64,6 +65,7 @@ def row_out(r: Row, fresh: dict[str, Freshness], orgs: dict[str, Organisation], 
         suppressed=r.suppressed,
         as_of=as_of,
         behind=any(p in behind for p in members),
+        pending_events=sum(fresh[p].pending_events for p in members),
     )
 
 

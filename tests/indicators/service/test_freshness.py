@@ -81,6 +81,6 @@ async def test_achievement_is_provisional_while_events_are_pending(database_url:
         bench = (await client.get("/v1/icbs/QHM/benchmarks?indicator=DM020", headers=analyst)).json()
         assert practice not in bench["practices_behind"]
         row = next(r for r in bench["rows"] if r["code"] == practice)
-        assert row["behind"] is False and row["as_of"] is not None
+        assert row["behind"] is False and row["as_of"] is not None and row["pending_events"] == 0
         metrics = (await client.get("/metrics")).text
         assert 'qof_consumer_lag{group=' in metrics and 'topic="code.recorded"' in metrics
