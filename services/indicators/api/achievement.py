@@ -40,6 +40,7 @@ ViewQuery = Annotated[View, Query(description="today: how am I doing now; year-e
 async def get_achievement(
     ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader, on: OnQuery = None, view: ViewQuery = "today"
 ) -> AchievementOut:
+    await month_ends(rt, kernel, ods.upper(), baselines_only=True)
     async with rt.sessions() as s:
         a = await achievement(s, kernel, ods.upper(), on=on, view=view)
     return achievement_out(a)
@@ -55,6 +56,7 @@ async def get_indicator(
     on: OnQuery = None,
     view: ViewQuery = "today",
 ) -> OneIndicatorOut:
+    await month_ends(rt, kernel, ods.upper(), baselines_only=True)
     async with rt.sessions() as s:
         a = await achievement(s, kernel, ods.upper(), on=on, view=view)
     r = a.result(indicator_id)
@@ -63,10 +65,11 @@ async def get_indicator(
     return one_indicator_out(a, r)
 
 
-async def month_ends(rt: Runtime, kernel: Kernel, practice: str) -> None:
-    """Month ends not yet held are computed from the record first (a practice's first look at its history)."""
+async def month_ends(rt: Runtime, kernel: Kernel, practice: str, *, baselines_only: bool = False) -> None:
+    """Month ends not yet held are computed from the record first (a practice's first look at its history;
+    ``baselines_only``: the previous years' finals an improvement route needs, before scoring)."""
     async with rt.sessions() as s, s.begin():
-        await fill_month_ends(s, kernel, practice)
+        await fill_month_ends(s, kernel, practice, baselines_only=baselines_only)
 
 
 class MonthOut(BaseModel):

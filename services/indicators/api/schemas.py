@@ -45,6 +45,8 @@ class IndicatorOut(BaseModel):
     missing_clusters: list[str] = Field(description="Clusters with no codes (provisional: its PCA steps')")
     readiness_note: str = Field("", description="Provisional: what the lower bound leaves out; incomplete: why "
                                 "the missing clusters do not allow a lower bound")
+    improvement_note: str = Field("", description="An indicator with an improvement route (2026/27 VI001-VI003): "
+                                  "the practice's own baseline it was scored on, or why there is none")
     stand_in_clusters: list[str]
     register_size: int
     denominator: int
@@ -80,6 +82,7 @@ def indicator_out(r: Result) -> IndicatorOut:
         standing=r.standing,
         missing_clusters=list(r.missing_clusters),
         readiness_note=r.readiness_note,
+        improvement_note=r.improvement_note,
         stand_in_clusters=list(r.stand_in_clusters),
         register_size=s.register_size,
         denominator=s.denominator,

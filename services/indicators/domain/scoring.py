@@ -28,6 +28,8 @@ class PracticeContext:
     cpi: float | None = None
     apdf: Mapping[str, float] = field(default_factory=dict)  # prevalence group → APDF override
     national_prevalence: Mapping[str, float] = field(default_factory=dict)  # fraction overrides
+    # indicator id -> the practice's own baseline % for an improvement route (absent: no baseline)
+    baselines: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,13 @@ def score_indicator(
     else:
         pct = 100.0 * num / den if den else None
         assert indicator.lower_threshold and indicator.upper_threshold
-        pts = points_for(
-            pct, indicator.points.value, indicator.lower_threshold.value, indicator.upper_threshold.value
+        pts = points_with_improvement(
+            pct,
+            practice.baselines.get(indicator.id),
+            indicator.points.value,
+            indicator.lower_threshold.value,
+            indicator.upper_threshold.value,
+            indicator.improvement,
         )
     c = (
         practice.cpi

@@ -11,6 +11,7 @@ transaction). Every refresh also writes the month's achievement snapshot of the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.domain import AttestationEvidence, Evidence, Finding, Gap, PatientOutcome, PatientRecord, Trace
+from services.indicators.service.baselines import improvement_baselines
 from services.indicators.service.kernel import Kernel, Period
 from services.indicators.service.scoring import (
     STORED_STATUS,
@@ -182,11 +184,13 @@ async def practice_figures(
     session: AsyncSession, kernel: Kernel, practice: str, day: date, held: Held | None = None
 ) -> PracticeFigures:
     """List size and register sizes on ``day``: from ``held`` (memberships derived for that day), else from
-    the memberships stored at the last evaluation when they are for that day, else derived from the record."""
+    the memberships stored at the last evaluation when they are for that day, else derived from the record;
+    with the improvement baselines of that day's year."""
     sizes = register_counts(held) if held is not None else await register_sizes(session, practice, day)
     if sizes is None:
         sizes = register_counts(memberships(kernel, await load_patients(session, practice, kernel), day))
-    return figures(kernel, day, await list_size(session, practice, day), sizes)
+    figs = figures(kernel, day, await list_size(session, practice, day), sizes)
+    return dataclasses.replace(figs, baselines=await improvement_baselines(session, kernel, practice, day))
 
 
 async def attestations_of(session: AsyncSession, practice: str) -> dict[tuple[str, str], AttestationEvidence]:

@@ -6,6 +6,7 @@ each month ended (codes, registration, deregistration and death all carry dates)
 practice is scored as of that date on that date's rule set and stored as that month's snapshot, with the
 month end as its achievement date. A month whose snapshot was taken during the month (by a refresh before it
 ended) is replaced by its month-end figure once the month is over; the current month keeps today's figure.
+The earlier finals an improvement route's baseline reads (``baselines``) are computed the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.achievement import achievement
+from services.indicators.service.baselines import baseline_finals, finals_before
 from services.indicators.service.evaluation import aggregate_state, contract_on
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import SNAPSHOTS
@@ -39,16 +41,23 @@ def month_ends_before(start: date, end: date, today: date) -> list[date]:
 
 def wanted_dates(kernel: Kernel, ruleset_id: str) -> list[date]:
     """The month ends the history of the year scored on ``ruleset_id`` needs: each one since its 1 April that
-    has passed, and the previous year's final when a rule set covers it."""
+    has passed, the previous year's final when a rule set covers it, and the earlier finals its improvement
+    baselines read."""
     s = kernel.ruleset(ruleset_id).settings
     days = month_ends_before(s.start, s.pped, kernel.today())
-    final = s.start - timedelta(days=1)
-    return ([final] if kernel.qof_ruleset_for(final) else []) + days
+    finals = dict.fromkeys([*baseline_finals(kernel, ruleset_id), *finals_before(s.start, 1)])
+    return sorted(d for d in finals if kernel.qof_ruleset_for(d)) + days
 
 
-async def fill_month_ends(session: AsyncSession, kernel: Kernel, practice: str) -> list[date]:
-    """Score and store each wanted month end the snapshots do not hold yet; returns the dates computed."""
+async def fill_month_ends(
+    session: AsyncSession, kernel: Kernel, practice: str, *, baselines_only: bool = False
+) -> list[date]:
+    """Score and store each wanted month end the snapshots do not hold yet (``baselines_only``: only the
+    finals the improvement baselines read); returns the dates computed."""
     contract = contract_on(kernel, await contract_of(session, practice, kernel), kernel.today())
+    wanted = (baseline_finals if baselines_only else wanted_dates)(kernel, contract.ruleset_id)
+    if not wanted:
+        return []
     done = {
         (rid, day)
         for rid, day in await session.execute(
@@ -57,7 +66,6 @@ async def fill_month_ends(session: AsyncSession, kernel: Kernel, practice: str) 
             .distinct()
         )
     }
-    wanted = wanted_dates(kernel, contract.ruleset_id)
     missing = [d for d in wanted if (contract_on(kernel, contract, d).ruleset_id, d) not in done]
     if not missing:
         return []

@@ -61,6 +61,7 @@ class Result:
     money_note: str = ""
     attestation_reasons: tuple[str, ...] = ()
     readiness_note: str = ""
+    improvement_note: str = ""  # an improvement route: the baseline it was scored on, or why there is none
 
     @property
     def pcas_total(self) -> int:
@@ -78,9 +79,12 @@ class PracticeFigures:
     list_size: int
     register_sizes: Mapping[str, int] = field(default_factory=dict)  # prevalence group -> register size
     by_register: Mapping[str, int] = field(default_factory=dict)  # register id -> members on the date
+    baselines: Mapping[str, float] = field(default_factory=dict)  # indicator id -> improvement baseline %
 
     def context(self) -> PracticeContext:
-        return PracticeContext(list_size=self.list_size, register_sizes=dict(self.register_sizes))
+        return PracticeContext(
+            list_size=self.list_size, register_sizes=dict(self.register_sizes), baselines=dict(self.baselines)
+        )
 
 
 def figures(kernel: Kernel, day: date, list_size: int, by_register: Mapping[str, int]) -> PracticeFigures:
@@ -137,8 +141,20 @@ def score_all(
             pounds, note = None, exc.message
         # provisional: scored with its missing PCA clusters empty, a lower bound that names them
         out.append(Result(rs, ind, readiness.readiness, score, pounds, readiness.missing, readiness.stand_ins, note,
-                          readiness_note=lower_bound_note(readiness.missing)))
+                          readiness_note=lower_bound_note(readiness.missing),
+                          improvement_note=improvement_note(ind, practice.baselines)))
     return out
+
+
+def improvement_note(ind: Indicator, baselines: Mapping[str, float]) -> str:
+    route = ind.improvement
+    if route is None:
+        return ""
+    if ind.id in baselines:
+        return (f"improvement route on the practice's own baseline of {baselines[ind.id]:.2f} % (its "
+                f"{route.baseline_years} previous years' final achievement, from the record): the higher route paid")
+    return (f"improvement route not scored: no baseline (the final achievement of the {route.baseline_years} "
+            "previous years is not computed from the record yet, or a year cannot be)")
 
 
 def lower_bound_note(missing: tuple[str, ...]) -> str:
