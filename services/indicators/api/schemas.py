@@ -8,6 +8,7 @@ from typing import Any, Literal, overload
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.indicators.domain import Sourced
+from services.indicators.domain.findings import ScoringFinding
 from services.indicators.service.achievement import Achievement
 from services.indicators.service.freshness import Freshness
 from services.indicators.service.scoring import Result
@@ -28,6 +29,14 @@ def prov(s: None) -> None: ...
 def prov(s: Sourced[Any] | None) -> Provenance | None: ...
 def prov(s: Sourced[Any] | None) -> Provenance | None:
     return None if s is None else Provenance(value=s.value, confidence=s.confidence, source=s.source, note=s.note)
+
+
+class FindingOut(BaseModel):
+    indicator_id: str
+    kind: str = Field(description="never-recorded (a success rule needs codes the practice never recorded) | "
+                      "stand-in (a cluster is served by a stand-in codelist)")
+    clusters: list[str]
+    text: str
 
 
 class IndicatorOut(BaseModel):
@@ -66,6 +75,8 @@ class IndicatorOut(BaseModel):
     rules_provenance: Provenance
     money_note: str = ""
     attestation_reasons: list[str] = []
+    findings: list[FindingOut] = Field([], description="What the figure rests on that the practice should know "
+                                       "(a 0% from codes never recorded, stand-in codelists)")
     freshness: FreshnessOut | None = Field(default=None, description="Set on the one-indicator answer")
 
 
@@ -102,7 +113,12 @@ def indicator_out(r: Result) -> IndicatorOut:
         rules_provenance=prov(i.chain),
         money_note=r.money_note,
         attestation_reasons=list(r.attestation_reasons),
+        findings=[finding_out(f) for f in r.findings],
     )
+
+
+def finding_out(f: ScoringFinding) -> FindingOut:
+    return FindingOut(indicator_id=f.indicator_id, kind=f.kind, clusters=list(f.clusters), text=f.text)
 
 
 class Subtotal(BaseModel):
@@ -196,6 +212,10 @@ class AchievementOut(YearOut):
     source: str = Field(description="stored (kept current from events) or live (computed for this date)")
     freshness: FreshnessOut = FRESHNESS
     totals: Totals
+    data_quality: list[FindingOut] = Field(
+        [], description="Scoring findings of every indicator: success rules needing codes the practice never "
+        "recorded, clusters served by stand-ins (the record's own findings: the registers service's quality report)"
+    )
     indicators: list[IndicatorOut]
 
 
@@ -252,6 +272,7 @@ def achievement_out(a: Achievement) -> AchievementOut:
         source=a.source,
         freshness=freshness_out(a.freshness),
         totals=totals,
+        data_quality=[finding_out(f) for r in results for f in r.findings],
         indicators=[indicator_out(r) for r in results],
     )
 

@@ -30,7 +30,13 @@ from services.indicators.service.scoring import (
     score_all,
 )
 from services.indicators.store.models import Outcome
-from services.indicators.store.state import ContractChoice, contract_of, load_patients, outcome_counts
+from services.indicators.store.state import (
+    ContractChoice,
+    contract_of,
+    load_patients,
+    outcome_counts,
+    recorded_codes,
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ async def achievement(
         source = "live"
     figs = await practice_figures(session, kernel, practice, period.achievement_date, held.get(period.achievement_date))
     indicators = contract_indicators(kernel, practice, contract.ruleset_id, contract.local_scheme_id)
-    results = score_all(kernel, indicators, counts, figs, await attestations_of(session, practice))
+    codes = await recorded_codes(session, practice, period.achievement_date)
+    results = score_all(kernel, indicators, counts, figs, await attestations_of(session, practice), codes)
     return Achievement(practice, contract, period, figs, results, source, await freshness(session, practice))
 
 

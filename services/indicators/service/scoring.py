@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import repeat
@@ -27,6 +27,7 @@ from services.indicators.domain import (
     score_attestation,
     score_indicator,
 )
+from services.indicators.domain.findings import ScoringFinding, findings_for
 from services.indicators.domain.scoring import incomplete_score
 from services.indicators.service.kernel import Kernel
 
@@ -62,6 +63,7 @@ class Result:
     attestation_reasons: tuple[str, ...] = ()
     readiness_note: str = ""
     improvement_note: str = ""  # an improvement route: the baseline it was scored on, or why there is none
+    findings: tuple[ScoringFinding, ...] = ()  # never-recorded success codes, stand-ins
 
     @property
     def pcas_total(self) -> int:
@@ -114,8 +116,12 @@ def score_all(
     counts: Counts,
     practice: PracticeFigures,
     attestations: Mapping[tuple[str, str], AttestationEvidence] | None = None,
+    recorded_codes: Set[str] | None = None,
 ) -> list[Result]:
+    """``recorded_codes``: every code the practice recorded up to the date, to say which success rules no
+    patient can pass (None: not looked up, only stand-ins are said)."""
     ctx = practice.context()
+    recorded: dict[str, set[str]] = {}
     out: list[Result] = []
     for rs, ind in indicators:
         readiness = kernel.engine(rs.id).readiness[ind.id]
@@ -139,10 +145,14 @@ def score_all(
             )
             score = score_indicator(plain, outcomes, ctx, rs.settings)  # type: ignore[arg-type]
             pounds, note = None, exc.message
+        if recorded_codes is not None and rs.id not in recorded:
+            code_clusters = kernel.engine(rs.id).code_clusters
+            recorded[rs.id] = {c for code in recorded_codes for c in code_clusters.get(code, ())}
+        found = findings_for(ind, readiness, recorded.get(rs.id))
         # provisional: scored with its missing PCA clusters empty, a lower bound that names them
         out.append(Result(rs, ind, readiness.readiness, score, pounds, readiness.missing, readiness.stand_ins, note,
                           readiness_note=lower_bound_note(readiness.missing),
-                          improvement_note=improvement_note(ind, practice.baselines)))
+                          improvement_note=improvement_note(ind, practice.baselines), findings=tuple(found)))
     return out
 
 

@@ -146,6 +146,14 @@ async def load_patients(
     return out
 
 
+async def recorded_codes(session: AsyncSession, practice: str, upto: date) -> set[str]:
+    """Every code the practice has recorded (live entries dated up to ``upto``)."""
+    ec = CODED_EVENTS.c
+    q = select(ec.code).distinct().where(ec.practice_ods == practice, ec.relevant.is_(True),
+                                         ec.retracted.is_(False), ec.effective_date <= upto)
+    return set((await session.scalars(q)).all())
+
+
 async def reflag_relevant(session: AsyncSession, practice: str, codes: Iterable[str]) -> None:
     """Mark entries whose code a rule set now reads (after a new rule set or codelist release)."""
     t = CODED_EVENTS

@@ -295,3 +295,23 @@ async def test_totals_keep_confirmed_provisional_and_incomplete_points_apart(dat
         summary = (await client.get("/v1/rulesets", headers=headers)).json()
         q26 = next(s for s in summary if s["id"] == "qof-2025-26")
         assert (q26["confirmed"], q26["provisional"], q26["incomplete"]) == (9, 10, 25)
+
+
+async def test_silent_zeros_and_stand_ins_are_findings_in_the_achievement(database_url: str) -> None:
+    """Issue 8: "where a success rule needs codes the practice has never recorded ..., or a cluster is served by
+    a stand-in, the achievement says so and the data-quality report lists it, instead of a bare 0%"."""
+    async with indicators_app(database_url) as (app, client, headers):
+        await _practice(app)  # diabetics with HbA1c results, no structured education referral ever recorded
+        body = (await client.get(f"{BASE}/achievement", headers=headers)).json()
+        dm014 = indicator(body, "DM014")  # "referred to a structured education programme" (DSEP_COD)
+        never = [f for f in dm014["findings"] if f["kind"] == "never-recorded"]
+        assert never and "DSEP_COD" in never[0]["clusters"] and "never recorded" in never[0]["text"]
+        dm020 = indicator(body, "DM020")  # HbA1c is recorded here: no finding about codes
+        assert not [f for f in dm020["findings"] if f["kind"] == "never-recorded"]
+        listed = {(f["indicator_id"], f["kind"]) for f in body["data_quality"]}
+        assert ("DM014", "never-recorded") in listed and ("DM020", "never-recorded") not in listed
+        stand_ins = [i for i in body["indicators"] if i["stand_in_clusters"]]
+        assert stand_ins and all((i["indicator_id"], "stand-in") in listed for i in stand_ins)
+        # as of a date: on 1 September 2025 the October HbA1c results had not been recorded yet
+        on = (await client.get(f"{BASE}/achievement?on=2025-09-01", headers=headers)).json()
+        assert ("DM020", "never-recorded") in {(f["indicator_id"], f["kind"]) for f in on["data_quality"]}
