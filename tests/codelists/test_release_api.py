@@ -18,11 +18,22 @@ from tests.codelists.test_release_import import HEADER, code
 from tests.indicators.service.helpers import PRACTICE, TODAY, diabetic, indicators_app, settings
 
 YEAR = "qof-2025-26"
+YEARS = ("qof-2025-26", "qof-2026-27")
 
 
 def all_clusters() -> list[str]:
-    engine = Kernel(today=lambda: TODAY).engine(YEAR)
-    return sorted(engine.clusters)
+    """Every cluster a rule of 2025/26 or 2026/27 reads."""
+    kernel = Kernel(today=lambda: TODAY)
+    return sorted({c for rid in YEARS for c in kernel.engine(rid).clusters})
+
+
+async def every_indicator_ready(client, headers) -> dict[str, list[tuple[str, str]]]:
+    """Per year (GET /v1/rulesets/{id}), the indicators that are not ready."""
+    out = {}
+    for rid in YEARS:
+        specs = (await client.get(f"/v1/rulesets/{rid}", headers=headers)).json()["indicator_specs"]
+        out[rid] = [(i["id"], i["readiness"]) for i in specs if i["readiness"] != "ready"]
+    return out
 
 
 def release_text(clusters: dict[str, list[int]]) -> bytes:
@@ -75,6 +86,8 @@ async def test_release_upload_diff_apply_restore_and_cli_switch(database_url: st
         # "every indicator of 2025/26 ready" with a release carrying every cluster
         assert {i["readiness"] for i in after["indicators"]} == {"ready"}, [
             (i["indicator_id"], i["readiness"]) for i in after["indicators"] if i["readiness"] != "ready"]
+        # and every indicator of 2026/27 too
+        assert await every_indicator_ready(client, headers) == {rid: [] for rid in YEARS}
         # the preview's £ and points are what applying it gave
         assert effect["points_after"] == round(sum(i["points"] for i in after["indicators"]), 2)
         assert effect["pounds_after"] == round(sum(i["pounds"] or 0 for i in after["indicators"]), 2)
@@ -115,3 +128,4 @@ async def test_release_upload_diff_apply_restore_and_cli_switch(database_url: st
         assert out.exit_code == 0, out.output
         await client.get(f"/v1/practices/{PRACTICE}/achievement", headers=headers)
         assert kernel.library.release == "t4" and kernel.library.get(changed).codes == {code(5)}
+        assert await every_indicator_ready(client, headers) == {rid: [] for rid in YEARS}
