@@ -40,8 +40,8 @@ class ContractChoice:
 
 async def contract_of(session: AsyncSession, practice: str, kernel: Kernel) -> ContractChoice:
     row = await session.get(Contract, practice)
-    if row is None:
-        return ContractChoice(kernel.default_ruleset, None, False)
+    if row is None:  # none recorded: the QOF year scored today, never a closed year by default
+        return ContractChoice(kernel.qof_ruleset_in_force(kernel.today()) or kernel.default_ruleset, None, False)
     return ContractChoice(row.ruleset_id, row.local_scheme_id, True)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from services.indicators.service.jobs import refresh_stale
 from services.indicators.service.kernel import Kernel
+from services.indicators.store.state import contract_of
 from shared.testing import bearer
 from tests.indicators.service.helpers import PRACTICE, deliver, diabetic, indicators_app, registered
 
@@ -93,6 +94,8 @@ async def test_on_1_april_the_practice_moves_to_the_new_year_on_its_own(database
         kernel = app.state.kernel
         kernel.today = lambda: clock[0]
         await _practice(app)
+        c = (await client.get(f"{BASE}/contract", headers=headers)).json()  # none recorded: today's year
+        assert (c["ruleset_id"], c["default"], c["scored_on"], c["note"]) == ("qof-2025-26", True, "qof-2025-26", "")
         c = (await client.put(f"{BASE}/contract", json={"ruleset_id": "qof-2025-26"}, headers=headers)).json()
         assert (c["scored_on"], c["qof_year"], c["note"]) == ("qof-2025-26", "2025/26", "")
         last_day = (await client.get(f"{BASE}/achievement", headers=headers)).json()
@@ -105,6 +108,9 @@ async def test_on_1_april_the_practice_moves_to_the_new_year_on_its_own(database
         assert _year(first_day) == ("2026/27", False) and first_day["note"] == ""
         year_end = (await client.get(f"{BASE}/achievement?view=year-end", headers=headers)).json()
         assert (year_end["ruleset"], year_end["achievement_date"]) == ("qof-2026-27", "2027-03-31")
+        async with app.state.runtime.sessions() as s:
+            default = await contract_of(s, "B81001", kernel)  # a practice with no contract recorded
+        assert (default.ruleset_id, default.stored) == ("qof-2026-27", False)
         c = (await client.get(f"{BASE}/contract", headers=headers)).json()
         assert (c["ruleset_id"], c["scored_on"], c["qof_year"]) == ("qof-2025-26", "qof-2026-27", "2026/27")
         assert "qof-2025-26 is for QOF 2025/26, a closed year: QOF 2026/27 is scored on qof-2026-27" in c["note"]
