@@ -7,19 +7,25 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from cli.services import ROOT
 from services.recall.app import create_app
 from services.recall.events import HANDLERS
 from services.recall.settings import RecallSettings, recall_settings
+from services.registers.app import create_app as registers_app
 from shared.broker import free_port, port_open
 from shared.events.envelope import Envelope
 from shared.events.schemas import EventPayload, PatientGapChanged, PatientRegistered
+from shared.identifiers import synthetic_nhs_number
+from shared.settings import settings_for
 from shared.testing import bearer, running
 
 PRACTICE = "A81001"
@@ -109,3 +115,73 @@ def standin(tmp_path: Path) -> Iterator[StandIn]:
 
 SMS, EMAIL, LETTER = (f"3f1b2c4d-000{n}-4a00-8000-00000000000{n}" for n in (1, 2, 3))
 TEMPLATES = {"sms": SMS, "email": EMAIL, "letter": LETTER}
+
+
+URL = f"/v1/practices/{PRACTICE}/recall"
+CLINICS = {"clinics": [{"name": "diabetes", "registers": ["DM_REG"], "capacity": {m: 50 for m in range(1, 13)}}]}
+DM_INVITE = "1110921000000100"  # DMINVITE_COD: "QOF diabetes mellitus quality indicator-related care invitation"
+
+
+def person(i: int, **contact: object) -> dict[str, object]:
+    return {"nhs_number": synthetic_nhs_number(i), "given_name": f"Pat{i}", "family_name": "Test",
+            "date_of_birth": "1960-04-20", "sex": "female", "registered_on": "2010-01-01", "contact": contact}
+
+
+@dataclass
+class Stack:
+    """Recall in-process over a real database, registers in-process for contact details, the Notify stand-in."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    pids: list[str]
+    standin: StandIn
+    settings: RecallSettings
+
+
+@asynccontextmanager
+async def stack(tmp_path: Path, database_url: str, standin: StandIn, clock: Clock,
+                people: list[dict[str, object]]) -> AsyncIterator[Stack]:
+    """The patients in registers and, through events, in recall, each with an open DM020 gap; the DM clinic."""
+    reg_cfg = settings_for("registers", database_url=f"sqlite+aiosqlite:///{tmp_path / 'reg.db'}",
+                           kafka_enabled=False, environment="test")
+    reg = registers_app(reg_cfg)
+    async with running(reg) as reg_client:
+        r = await reg_client.put(f"/v1/practices/{PRACTICE}/patients", json={"patients": people},
+                                 headers=bearer(reg_cfg, scopes=["records:write"], practices=[PRACTICE]))
+        ids = r.json()["ids"]
+        cfg = recall_settings(database_url=database_url, kafka_enabled=False, environment="test",
+                              notify_base_url=standin.url)
+        app = create_app(cfg, now=clock, registers_transport=httpx.ASGITransport(app=reg))
+        async with running(app) as client:
+            client.app = app  # type: ignore[attr-defined]
+            pids = [ids[p["nhs_number"]] for p in people]
+            await feed(client, *[e for pid in pids for e in (registered(pid, date(1960, 4, 20)),
+                                                             gap(pid, "DM020", "DM_REG"))])
+            h = bearer(cfg, scopes=["recall:read", "recall:write"], practices=[PRACTICE])
+            assert (await client.put(f"{URL}/clinics", json=CLINICS, headers=h)).status_code == 200
+            yield Stack(client, h, pids, standin, cfg)
+
+
+@pytest.fixture
+async def loop(tmp_path: Path, database_url: str, standin: StandIn, clock: Clock):  # type: ignore[no-untyped-def]
+    people = [person(1, mobile="07700900001"), person(2, email="a@example.org", allow_sms=False),
+              person(3, address="1 High Street, Leeds", postcode="LS1 1AA"), person(4, mobile="07700900004"),
+              person(5)]
+    async with stack(tmp_path, database_url, standin, clock, people) as st:
+        dead = registered(st.pids[3], date(1960, 4, 20)).model_copy(update={"died_on": date(2026, 3, 1)})
+        await feed(st.client, dead)
+        yield st.client, st.headers, st.pids, standin
+
+
+async def sent_events(client: httpx.AsyncClient) -> list[dict[str, object]]:
+    """The ``recall.sent`` events in recall's outbox, oldest first."""
+    rt = client.app.state.runtime  # type: ignore[attr-defined]
+    t = rt.tables.outbox
+    async with rt.sessions() as s:
+        rows = (await s.execute(select(t.c.body).where(t.c.topic == "recall.sent").order_by(t.c.seq))).all()
+    return [Envelope.from_bytes(r[0]).data for r in rows]
+
+
+def campaign(**kw: object) -> dict[str, object]:
+    return {"name": "Diabetes 2026-27", "strategy": "asap", "templates": TEMPLATES,
+            "invite_codes": {"DM_REG": DM_INVITE}, **kw}

@@ -2,61 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-import httpx
-import pytest
-
-from services.recall.app import create_app
-from services.registers.app import create_app as registers_app
 from shared.identifiers import synthetic_nhs_number
-from shared.settings import settings_for
-from shared.testing import bearer, running
-from tests.recall.conftest import OTHER, PRACTICE, TEMPLATES, Clock, StandIn, feed, gap, registered
-
-URL = f"/v1/practices/{PRACTICE}/recall"
-CLINICS = {"clinics": [{"name": "diabetes", "registers": ["DM_REG"], "capacity": {m: 50 for m in range(1, 13)}}]}
-DM_INVITE = "1110921000000100"  # DMINVITE_COD: "QOF diabetes mellitus quality indicator-related care invitation"
-
-
-def person(i: int, **contact: object) -> dict[str, object]:
-    return {"nhs_number": synthetic_nhs_number(i), "given_name": f"Pat{i}", "family_name": "Test",
-            "date_of_birth": "1960-04-20", "sex": "female", "registered_on": "2010-01-01", "contact": contact}
-
-
-@pytest.fixture
-async def loop(tmp_path: Path, database_url: str, standin: StandIn, clock: Clock):  # type: ignore[no-untyped-def]
-    reg_cfg = settings_for("registers", database_url=f"sqlite+aiosqlite:///{tmp_path / 'reg.db'}",
-                           kafka_enabled=False, environment="test")
-    reg = registers_app(reg_cfg)
-    async with running(reg) as reg_client:
-        people = [person(1, mobile="07700900001"), person(2, email="a@example.org", allow_sms=False),
-                  person(3, address="1 High Street, Leeds", postcode="LS1 1AA"), person(4, mobile="07700900004"),
-                  person(5)]
-        r = await reg_client.put(f"/v1/practices/{PRACTICE}/patients", json={"patients": people},
-                                 headers=bearer(reg_cfg, scopes=["records:write"], practices=[PRACTICE]))
-        ids = r.json()["ids"]
-        from services.recall.settings import recall_settings
-
-        cfg = recall_settings(database_url=database_url, kafka_enabled=False, environment="test",
-                              notify_base_url=standin.url)
-        app = create_app(cfg, now=clock, registers_transport=httpx.ASGITransport(app=reg))
-        async with running(app) as client:
-            client.app = app  # type: ignore[attr-defined]
-            pids = [ids[p["nhs_number"]] for p in people]  # type: ignore[index]
-            events = [e for i, pid in enumerate(pids) for e in (registered(pid, date(1960, 4, 20)),
-                                                                 gap(pid, "DM020", "DM_REG"))]
-            dead = registered(pids[3], date(1960, 4, 20)).model_copy(update={"died_on": date(2026, 3, 1)})
-            await feed(client, *events, dead)
-            h = bearer(cfg, scopes=["recall:read", "recall:write"], practices=[PRACTICE])
-            assert (await client.put(f"{URL}/clinics", json=CLINICS, headers=h)).status_code == 200
-            yield client, h, pids, standin
-
-
-def campaign(**kw: object) -> dict[str, object]:
-    return {"name": "Diabetes 2026-27", "strategy": "asap", "templates": TEMPLATES,
-            "invite_codes": {"DM_REG": DM_INVITE}, **kw}
+from tests.recall.conftest import OTHER, URL, Clock, campaign, feed, gap
 
 
 async def test_bad_campaigns_are_problems_and_send_nothing(loop) -> None:  # type: ignore[no-untyped-def]

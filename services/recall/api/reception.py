@@ -12,6 +12,7 @@ from services.recall.api.deps import Now, RecallReader
 from services.recall.domain.planner import qof_year_start
 from services.recall.runner import deps_of
 from services.recall.store.models import Campaign, Gap, Invitation, RecallPatient, audit_log
+from services.recall.store.planning import excluded
 from shared.audit import audit
 from shared.problems import invalid
 from shared.service import RuntimeDep
@@ -61,9 +62,13 @@ async def lists(ods: str, name: ListName, rt: RuntimeDep, _p: RecallReader, now:
             Invitation.campaign_id.in_(camp_ids), Invitation.status.in_(("sent", "delivered")))))
         open_ = set(await s.scalars(select(Gap.patient_id).where(
             Gap.practice_ods == ods.upper(), Gap.open.is_(True), Gap.register_id.is_not(None))))
+        gone = {p.patient_id for p in await s.scalars(select(RecallPatient).where(
+            RecallPatient.practice_ods == ods.upper(), RecallPatient.patient_id.in_({pid for pid, _ in sent})))
+            if excluded(p, now.date()) in ("deceased", "deregistered")}
     stages: dict[str, set[int]] = defaultdict(set)
     for pid, stage in sent:
-        stages[pid].add(stage)
+        if pid not in gone:  # no longer the practice's to invite or re-check
+            stages[pid].add(stage)
     if name == "invited-once":
         ids = [p for p, st in stages.items() if st == {1} and p in open_]
     else:

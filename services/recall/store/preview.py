@@ -71,7 +71,8 @@ async def record_codes_after(s: AsyncSession, c: Campaign, now: datetime) -> int
             continue
         still_due = sorted(st.open_registers & set(inv.registers))
         event = sent_event(inv, c, inv.sent_at, True)  # type: ignore[arg-type]
-        event.invite_codes = [code for code in event.invite_codes if code.register_id in still_due]
+        event = event.model_copy(update={
+            "invite_codes": [code for code in event.invite_codes if code.register_id in still_due]})
         if event.invite_codes:
             inv.codes_recorded = True
             coded.add((inv.patient_id, inv.stage))
