@@ -34,6 +34,8 @@ PREFERRED_DIAGNOSES: dict[str, tuple[tuple[str, str], ...]] = {
     "RA": (("RARTH_COD", "69896004"),),
     "OST": (("OSTEO_COD", "64859006"),),
     "PC": (("PALCARE_COD", "103735009"), ("PALCARE_COD", "182964004")),
+    "CAN": (("CAN_COD", "254837009"), ("CAN_COD", "254900004"), ("CAN_COD", "269533000"),
+            ("CAN_COD", "1090881000000100")),
 }
 
 # Cluster of the "resolved" code per register, where the library has one.
@@ -77,6 +79,13 @@ OBSERVATIONS: dict[str, tuple[str, str]] = {
     "moderate_frailty": ("MODFRAIL_COD", "925831000000107"),
     "severe_frailty": ("SEVFRAIL_COD", "925861000000102"), "lvsd": ("HFLVSD_COD", "134401001"),
     "shingles_vac": ("SHVACGP_COD", "859641000000109"),
+    # the asthma review's components (AST007 / AST015): control, exacerbations, a written plan
+    "asthma_control": ("ASTCONTASS_COD", "443117005"), "asthma_exacerbations": ("ASTEXACB_COD", "366874008"),
+    "asthma_plan": ("WRITPASTP_COD", "527171000000103"),
+    "ast_invite_letter1": ("ASTINVITE_COD", "185731000"), "ast_invite_letter2": ("ASTINVITE_COD", "185732007"),
+    "ast_invite_sms1": ("ASTINVITE_COD", "1110841000000103"), "ast_invite_sms2": ("ASTINVITE_COD",
+                                                                                 "1109921000000106"),
+    "dm_education": ("DSEP_COD", "1108731000000100"),
 }
 
 # Medicines: (cluster, product-name keywords). Keywords pick the common strengths and forms.

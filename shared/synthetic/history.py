@@ -18,6 +18,9 @@ YEAR = 365.25
 HISTORY_DAYS = 3652  # about ten years before the reference date
 DIAGNOSIS_LOOKBACK_YEARS = 25
 PROBLEM_RATE = 0.01
+# a BMI at a routine visit now and then: the obesity register (BMI >= 30 in the last 12 months) is near 7% of
+# adults nationally (5.5% of the list), not the fifth of them a BMI at every few visits would give
+BMI_AT_VISIT = 0.02
 PROBLEM_KINDS = ("resolved_then_medication", "hba1c_without_diagnosis", "implausible_value")
 CARDIO = frozenset({"HYP", "DM", "CHD", "STIA", "PAD", "HF", "CKD", "AF"})
 FLU_ELIGIBLE = frozenset({"DM", "CHD", "STIA", "HF", "CKD", "COPD", "AST", "LD", "DEM"})
@@ -111,6 +114,12 @@ class HistoryWriter:
         for key, diag in self.h.conditions.items():
             by = rng.choice(GP)
             self.add_code(diag, rng.choice(self.book.diagnoses[key]), "condition", by)
+        if "HF" in self.h.conditions and rng.random() < 0.45:  # reduced ejection fraction (HF003, HF006, HF009)
+            self.add(self.h.conditions["HF"] + rng.randint(0, 60), "lvsd", "condition", by=rng.choice(GP))
+        if "DM" in self.h.conditions and rng.random() < 0.6:  # structured education referral (DM014)
+            referred = self.h.conditions["DM"] + rng.randint(7, 240)
+            if referred >= self.start:
+                self.add(referred, "dm_education", "procedure")
         for key, (diag, res) in self.h.resolved.items():
             self.add_code(diag, rng.choice(self.book.diagnoses[key]), "condition", rng.choice(GP))
             self.add_code(res, self.book.resolved[key], "condition", rng.choice(GP))
@@ -177,7 +186,7 @@ class HistoryWriter:
             u = rng.random()
             if u < 0.45 or (p.age >= 40 and u < 0.6):
                 self.bp(day, self.sys_mean, self.dia_mean)
-            if rng.random() < 0.22:
+            if rng.random() < BMI_AT_VISIT:
                 self.add(day, "bmi", value=round(min(60.0, max(15.0, rng.gauss(27.5, 5.0))), 1), unit="kg/m2")
             if rng.random() < 0.25:
                 self.smoking_status(day)
@@ -321,7 +330,8 @@ class HistoryWriter:
         sms = self.p.channel == "sms"
         second = day + rng.randint(7, 35)  # QOF counts a second invitation only if at least 7 days later
         by = rng.choice(ADMIN)
-        for key, prefix in (("DM", "dm_invite"), ("HYP", "hyp_invite"), ("COPD", "copd_invite")):
+        for key, prefix in (("DM", "dm_invite"), ("HYP", "hyp_invite"), ("COPD", "copd_invite"),
+                            ("AST", "ast_invite")):
             if key not in c or (key == "COPD" and not sms):
                 continue
             kind = "sms" if sms else "letter"
@@ -363,6 +373,9 @@ class HistoryWriter:
             self.bloods(day, lipids=False, renal=False)
         if "AST" in active:
             self.add(day, "asthma_review", "procedure")
+            for part, share in (("asthma_control", 0.85), ("asthma_exacerbations", 0.8), ("asthma_plan", 0.65)):
+                if rng.random() < share:
+                    self.add(day, part, "procedure")
         if "COPD" in active:
             self.add(day, "copd_review", "procedure")
         if "DEM" in active:

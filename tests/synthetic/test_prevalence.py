@@ -18,6 +18,7 @@ REGISTERS = {
     "CKD": (("CKD_COD",), "CKDRES_COD"), "CHD": (("CHD_COD",), None), "AF": (("AFIB_COD",), None),
     "COPD": (("COPD_COD",), "COPDRES_COD"), "STIA": (("STRK_COD", "TIA_COD"), None),
     "HF": (("HF_COD",), "HFRES_COD"), "NDH": (("NDH_COD",), None), "DEM": (("DEM_COD",), None),
+    "CAN": (("CAN_COD",), None),
 }
 
 
@@ -59,3 +60,22 @@ def test_comorbidity_clusters(practice_10k: list[SyntheticPatient]) -> None:
     rate_in_dm = sum("HYP" in r.conditions for r in dm) / len(dm)
     rate_all = sum("HYP" in r.conditions for r in adults) / len(adults)
     assert rate_in_dm > 1.5 * rate_all
+
+
+def test_obesity_register_is_near_national(practice_10k: list[SyntheticPatient], as_of: date) -> None:
+    """OB_REG: "patients aged 18 or over with a BMI >= 30 in the preceding 12 months" (2024/25 and 2025/26
+    wording); nationally 6.9% of adults (2020-21), about 5.5% of the whole list."""
+    bmi = default_library().get("BMIVAL_COD").codes
+    since = date(as_of.year - 1, as_of.month, as_of.day)
+    listed = [r for r in practice_10k if r.patient["deregistered_on"] is None]
+    adults = [r for r in listed if _age(r.patient["date_of_birth"], as_of) >= 18]
+
+    def obese(r: SyntheticPatient) -> bool:
+        recent = sorted((e["effective_date"], e["value"]) for e in r.entries
+                        if e["code"] in bmi and since < date.fromisoformat(e["effective_date"]) <= as_of)
+        return bool(recent) and recent[-1][1] is not None and recent[-1][1] >= 30
+
+    on = sum(obese(r) for r in adults)
+    expected = national_targets()["OB"].prevalence
+    assert abs(on / len(adults) - expected) <= 0.25 * expected, f"{on / len(adults):.2%} of adults vs {expected:.2%}"
+    assert 0.04 <= on / len(listed) <= 0.07, f"{on / len(listed):.2%} of the list"
