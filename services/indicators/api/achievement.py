@@ -89,9 +89,10 @@ class IndicatorHistory(BaseModel):
     months: list[MonthOut]
 
 
-class HistoryOut(BaseModel):
+class HistoryOut(YearOut):
     practice: str
-    indicators: list[IndicatorHistory]
+    indicators: list[IndicatorHistory] = Field(description="This year's months, and last year's final on its own "
+                                               "rule set")
 
 
 @router.get("/history", response_model=HistoryOut,
@@ -112,7 +113,7 @@ async def get_history(
         for (rid, iid), months in sorted(hist.items())
         if indicator is None or iid == indicator.upper()
     ]
-    return HistoryOut(practice=ods.upper(), indicators=out)
+    return HistoryOut(practice=ods.upper(), **year_out(a), indicators=out)
 
 
 class ProjectedOut(BaseModel):

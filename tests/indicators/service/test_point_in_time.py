@@ -13,6 +13,7 @@ import io
 from datetime import date
 from typing import Any
 
+from services.indicators.domain import load_ruleset
 from shared.codelists import default_library
 from shared.events.schemas import PatientDeregistered
 from tests.indicators.service.helpers import (
@@ -108,6 +109,13 @@ async def test_symptom_1_closed_year_scored_on_todays_registers(database_url: st
         # DM020: "Select patients whose latest IFCC-HbA1c in the 12 months up to and including PPED is <= 58"
         dm020 = indicator(body, "DM020")
         assert (dm020["denominator"], dm020["numerator"]) == (5, 5)
+        # the APDF and £ follow the register of the record: £ = points × £/point × CPI × APDF, with
+        # CPI = list size / national average and APDF = (DM register / list size) / national DM prevalence
+        settings = load_ruleset("qof-2025-26").settings
+        cpi = 6 / settings.national_average_list_size.value
+        apdf = (5 / 6) / settings.national_prevalence.by_group["DM"]
+        assert dm020["points"] > 0
+        assert abs(dm020["pounds"] - dm020["points"] * settings.pound_per_point.value * cpi * apdf) < 0.05
         early = (await client.get(f"{BASE}/achievement?on=2025-10-01", headers=headers)).json()
         assert early["register_sizes"]["DM_REG"] == 4 and indicator(early, "DM020")["denominator"] == 4
 

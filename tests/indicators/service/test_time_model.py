@@ -57,6 +57,7 @@ async def test_every_answer_names_its_year(database_url: str) -> None:
             "/worklist/next-best",
             "/worklist/time-sensitive",
             "/projection",
+            "/history",
             "/what-if?ruleset=qof-2025-26",
         ):
             r = await client.get(f"{BASE}{path}", headers=headers)
