@@ -87,6 +87,7 @@ class StandIn:
     def __init__(self, tmp: Path, callback_url: str = "") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.mark = 0
         env = dict(os.environ, QOF_NOTIFY_STANDIN_LOG=str(tmp / "notify.jsonl"),
                    QOF_NOTIFY_STANDIN_CALLBACK_URL=callback_url)
         self.proc = subprocess.Popen(
@@ -99,18 +100,30 @@ class StandIn:
         raise RuntimeError("the Notify stand-in did not start")
 
     def log(self) -> list[dict[str, str]]:
-        return httpx.get(f"{self.url}/_standin/log").json()  # type: ignore[no-any-return]
+        """What the stand-in accepted since the last :meth:`forget`, oldest first."""
+        return httpx.get(f"{self.url}/_standin/log").json()[self.mark :]  # type: ignore[no-any-return]
+
+    def forget(self) -> StandIn:
+        """Start the log afresh (one stand-in serves the session: its start is what costs)."""
+        self.mark += len(self.log())
+        return self
 
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
 
 
-@pytest.fixture
-def standin(tmp_path: Path) -> Iterator[StandIn]:
-    s = StandIn(tmp_path)
+@pytest.fixture(scope="session")
+def standin_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    s = StandIn(tmp_path_factory.mktemp("notify"))
     yield s
     s.stop()
+
+
+@pytest.fixture
+def standin(standin_process: StandIn) -> StandIn:
+    """The session's Notify stand-in, its log holding only what this test sent."""
+    return standin_process.forget()
 
 
 SMS, EMAIL, LETTER = (f"3f1b2c4d-000{n}-4a00-8000-00000000000{n}" for n in (1, 2, 3))
