@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import select
 
 from services.indicators.store.models import IndicatorState, Outcome
+from shared.codelists import shipped_library
 from tests.indicators.service.helpers import (
     DM,
     DMRES,
@@ -76,8 +77,9 @@ async def test_only_changed_indicators_are_announced(database_url: str) -> None:
     async with indicators_app(database_url) as (app, _client, _headers):
         await diabetic(app, "a", 50.0)
         before = len(await outbox(app, "indicator.updated"))
-        # An entry no rule reads changes nothing: no aggregate event.
-        await deliver(app, recorded("a", ("a-other", "22298006", date(2025, 12, 1), None)))
+        # An entry no rule reads (anaemia, in no shipped cluster) changes nothing: no aggregate event.
+        assert "271737000" not in shipped_library().all_codes()
+        await deliver(app, recorded("a", ("a-other", "271737000", date(2025, 12, 1), None)))
         assert len(await outbox(app, "indicator.updated")) == before
         await deliver(app, recorded("a", ("a-a1c", HBA1C, date(2025, 12, 1), 80.0)))
         moved = (await outbox(app, "indicator.updated"))[before:]
