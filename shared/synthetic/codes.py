@@ -85,7 +85,9 @@ OBSERVATIONS: dict[str, tuple[str, str]] = {
     "ast_invite_letter1": ("ASTINVITE_COD", "185731000"), "ast_invite_letter2": ("ASTINVITE_COD", "185732007"),
     "ast_invite_sms1": ("ASTINVITE_COD", "1110841000000103"), "ast_invite_sms2": ("ASTINVITE_COD",
                                                                                  "1109921000000106"),
-    "dm_education": ("DSEP_COD", "1108731000000100"),
+    "dm_education": ("DSEP_COD", "1108731000000100"), "proteinuria": ("PRT_COD", "29738008"),
+    "ast_pca_declined": ("ASTPCADEC_COD", "716491000000100"), "ast_pca_unsuitable": ("ASTPCAPU_COD",
+                                                                                   "717291000000103"),
 }
 
 # Medicines: (cluster, product-name keywords). Keywords pick the common strengths and forms.

@@ -353,6 +353,8 @@ class HistoryWriter:
             self.add(day, key, by=by)
             if u < 0.01:
                 self.add(day, "bp_declined", by=by)
+        if "AST" in c:
+            self.add(day, "ast_pca_declined" if u < 0.02 else "ast_pca_unsuitable", by=by)
 
     def review_visit(self, day: int) -> None:
         rng, c = self.rng, self.h.conditions
@@ -366,6 +368,9 @@ class HistoryWriter:
             self.bloods(day, hba1c=False)
             acr = round(max(0.2, rng.lognormvariate(0.3, 0.9)), 1)
             self.add(day, "acr", value=acr, unit="mg/mmol", by=LAB)
+            if acr >= 3 and not getattr(self, "_proteinuria", False) and rng.random() < 0.7:
+                self._proteinuria = True  # coded once: the nephropathy population of DM006
+                self.add(day, "proteinuria", "condition", by=rng.choice(GP))
             self.add(day, "bmi", value=round(min(60.0, max(15.0, rng.gauss(31, 5))), 1), unit="kg/m2")
         elif active & {"CKD", "CHD", "STIA", "PAD", "HF", "HYP", "MH"}:
             self.bloods(day, hba1c=bool(active & {"NDH", "MH"}), renal=bool(active & {"CKD", "HYP", "HF"}))
