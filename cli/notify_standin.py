@@ -8,7 +8,8 @@ body ``{"status_code", "errors": [{"error", "message"}]}``. Each accepted notifi
 lines log (``QOF_NOTIFY_STANDIN_LOG``) and, when ``QOF_NOTIFY_STANDIN_CALLBACK_URL`` is set, a delivery receipt
 is posted there with ``QOF_NOTIFY_CALLBACK_TOKEN`` as bearer token. Simulated outcomes: phone numbers ending
 ``0002``/``0003`` fail permanently/temporarily, as do the addresses ``perm-fail@simulator.notify`` and
-``temp-fail@simulator.notify``; everything else is delivered.
+``temp-fail@simulator.notify``; a phone number that is not a UK mobile is refused as Notify refuses it (400
+``ValidationError``); everything else is delivered.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     },
 }
 PLACEHOLDER = re.compile(r"\(\(([^)]+)\)\)")
+UK_MOBILE = re.compile(r"^(?:\+?44|0)7\d{9}$")  # Notify refuses SMS to anything else (no international here)
 
 
 def _error(code: int, kind: str, message: str) -> JSONResponse:
@@ -105,6 +107,8 @@ def create_app() -> FastAPI:
         values = data.get("personalisation") or {}
         to = {"sms": data.get("phone_number"), "email": data.get("email_address"),
               "letter": values.get("address_line_1")}[kind]
+        if kind == "sms" and to and not UK_MOBILE.match(re.sub(r"[\s()-]", "", str(to))):
+            return _error(400, "ValidationError", "phone_number Not a UK mobile number")
         if not to:
             return _error(400, "ValidationError", f"{'phone_number' if kind == 'sms' else 'email_address' if kind == 'email' else 'personalisation address_line_1'} is a required property")  # noqa: E501
         missing = sorted(set(PLACEHOLDER.findall(tpl["body"])) - set(values))

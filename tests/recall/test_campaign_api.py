@@ -90,6 +90,27 @@ async def test_fallback_letter_after_a_failed_sms_records_one_invitation_per_sta
         assert p["messages"][0]["delivery_status"] == "permanent-failure"
 
 
+async def test_sms_refused_by_notify_falls_back_to_a_letter_coded_once(  # type: ignore[no-untyped-def]
+    tmp_path: Path, database_url: str, standin: StandIn, clock: Clock
+) -> None:
+    # A landline in the mobile field: Notify answers 400 "phone_number Not a UK mobile number".
+    people = [person(1, mobile="0113 496 0000", address="3 Mill Lane, Leeds", postcode="LS3 3CC")]
+    async with stack(tmp_path, database_url, standin, clock, people) as st:
+        client, h, (pid,) = st.client, st.headers, st.pids
+        c = (await client.post(f"{URL}/campaigns", json=campaign(), headers=h)).json()
+        first = await run(client, h, c["id"])
+        assert first["failed"] == 1 and first["sent"] == 0
+        assert coded(await sent_events(client)) == []  # nothing went: nothing for the record
+        assert (await run(client, h, c["id"]))["channels"] == {"letter": 1}
+        assert [e["type"] for e in standin.log()] == ["letter"]
+        assert coded(await sent_events(client)) == [(pid, DM_INVITE)]
+        assert (await run(client, h, c["id"]))["sent"] == 0  # and no further letter
+        msgs = (await client.get(f"{URL}/lookup", params={"nhs_number": synthetic_nhs_number(1)},
+                                 headers=h)).json()["patients"][0]["messages"]
+        assert [(m["channel"], m["status"]) for m in msgs][-1] == ("letter", "sent")
+        assert any("Not a UK mobile number" in (m["reason"] or "") for m in msgs)
+
+
 async def test_never_messages_opted_out_deregistered_or_deceased_patients(loop) -> None:  # type: ignore[no-untyped-def]
     client, h, pids, standin = loop
     c = (await client.post(f"{URL}/campaigns", json=campaign(), headers=h)).json()

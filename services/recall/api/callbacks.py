@@ -11,9 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from services.recall.domain.channels import Contact, fallback
-from services.recall.store.models import Invitation, RecallPatient, events
-from shared.db import new_id, utcnow
+from services.recall.store.models import Invitation, events
+from services.recall.store.sending import plan_fallback_letter
+from shared.db import utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import RecallDelivered, RecallFailed
 from shared.problems import Problem
@@ -59,21 +59,6 @@ async def receipt(body: Receipt, rt: RuntimeDep) -> dict[str, Any]:
         elif body.status in FAILURES:
             inv.status = "failed"
             await enqueue(s, events, [RecallFailed(**common, failed_at=at, reason=body.status)], source="recall")
-            await _fallback_letter(s, inv)
+            await plan_fallback_letter(s, inv)
     rt.events_written()
     return {"matched": True}
-
-
-async def _fallback_letter(s: Any, inv: Invitation) -> None:
-    p = await s.get(RecallPatient, (inv.practice_ods, inv.patient_id))
-    if p is None or inv.channel == "letter" or not p.allow_letter:
-        return
-    if fallback(Contact(address="on file", allow_letter=p.allow_letter), inv.channel or "sms") != "letter":
-        return
-    s.add(Invitation(
-        id=new_id(), campaign_id=inv.campaign_id, practice_ods=inv.practice_ods, patient_id=inv.patient_id,
-        stage=inv.stage, attempt=inv.attempt + 1,
-        reference=f"{inv.campaign_id}:{inv.patient_id}:{inv.stage}:{inv.attempt + 1}",
-        clinics=inv.clinics, registers=inv.registers, cohort=inv.cohort, appointment_month=inv.appointment_month,
-        send_month=inv.send_month, value=inv.value, status="planned", channel="letter", codes_recorded=False,
-    ))

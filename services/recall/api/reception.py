@@ -38,7 +38,8 @@ async def lookup(
     async with rt.sessions() as s, s.begin():
         rows = list(await s.scalars(select(Invitation).where(
             Invitation.practice_ods == ods.upper(), Invitation.patient_id.in_([p.id for p in people]))
-            .order_by(Invitation.sent_at)))
+            # in the order they were meant to go (a message Notify refused has no sent_at)
+            .order_by(Invitation.send_month, Invitation.stage, Invitation.attempt, Invitation.sent_at)))
         await audit(s, audit_log, principal, "recall.lookup", f"{len(people)} patients", practice=ods)
     by_patient: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:

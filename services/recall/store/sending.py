@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.recall.domain.channels import Channel, choose, sms_allowed, sms_fragments
+from services.recall.domain.channels import Channel, Contact, choose, fallback, sms_allowed, sms_fragments
 from services.recall.domain.lifecycle import Progress, next_stage
 from services.recall.domain.ratelimit import TokenBucket
 from services.recall.outbound import Notify, NotifyError, Person, Registers
@@ -304,6 +304,7 @@ async def _send_batch(
             if sent is None:
                 row.status, row.reason = "failed", error[1] if error else None
                 result.failed += 1
+                await plan_fallback_letter(s, row)
                 continue
             if channel == "sms":
                 row.fragments = sms_fragments(sent[1])
@@ -312,6 +313,23 @@ async def _send_batch(
             result.sent += 1
             result.channels[channel] += 1
     rt.events_written()
+
+
+async def plan_fallback_letter(s: AsyncSession, inv: Invitation) -> None:
+    """After a failed SMS or email (refused by Notify, or a failed delivery receipt): a letter at the same stage,
+    the next attempt, when the patient accepts letters. Planned once, however often the failure is reported."""
+    p = await s.get(RecallPatient, (inv.practice_ods, inv.patient_id))
+    if p is None or not p.allow_letter or fallback(Contact(address="on file"), inv.channel or "sms") != "letter":
+        return
+    reference = f"{inv.campaign_id}:{inv.patient_id}:{inv.stage}:{inv.attempt + 1}"
+    if await s.scalar(select(Invitation.id).where(Invitation.reference == reference)) is not None:
+        return
+    s.add(Invitation(
+        id=new_id(), campaign_id=inv.campaign_id, practice_ods=inv.practice_ods, patient_id=inv.patient_id,
+        stage=inv.stage, attempt=inv.attempt + 1, reference=reference, clinics=inv.clinics, registers=inv.registers,
+        cohort=inv.cohort, appointment_month=inv.appointment_month, send_month=inv.send_month, value=inv.value,
+        status="planned", channel="letter", codes_recorded=False,
+    ))
 
 
 def channel_for(inv: Invitation, person: Person | None, campaign: Campaign) -> Channel | None:
