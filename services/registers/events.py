@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registers.domain.fhir_mapping import UK
 from services.registers.domain.knowledge import knowledge
 from services.registers.schemas import EntryIn
 from services.registers.store.models import Patient
@@ -42,7 +43,8 @@ async def on_recall_sent(session: AsyncSession, _envelope: Envelope, payload: Ev
     )
     if nhs is None:
         raise LookupError("recall.sent names a patient this practice does not have")
-    sent_on = payload.sent_at.date()
+    # The record's date is the day in England the invitation went (00:30 BST is still 23:30 UTC the day before).
+    sent_on = payload.sent_at.astimezone(UK).date() if payload.sent_at.tzinfo else payload.sent_at.date()
     entries = [
         EntryIn(
             entry_id=f"recall:{payload.recall_id}:{c.code}",
