@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,17 +20,20 @@ from cli import asyncapi as asyncapi_doc
 from cli import codelists as codelists_cli
 from cli import coverage as coverage_doc
 from cli import postman as postman_doc
+from cli import users as users_cli
 from cli.loader import LoadError, RegistersClient, load
 from cli.services import PORTS, PRACTICE_SCOPES, ROOT, all_statuses, create_app
 from cli.stack import Stack, StackError
 from shared.auth import SCOPES, mint_token
 from shared.migrations import upgrade_to_head
+from shared.organisations import organisations
 from shared.settings import ServiceSettings
 from shared.synthetic import SyntheticPractice
 
 app = typer.Typer(help="Run and operate the QOF platform locally.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(codelists_cli.app, name="codelist")
+app.add_typer(users_cli.app, name="user")
 console = Console()
 
 
@@ -137,6 +142,9 @@ def up(
 ) -> None:
     """Start the broker and every built service, load a demo practice, print the URLs; Ctrl-C stops all."""
     stack = Stack(root=ROOT, data_dir=data_dir.resolve())
+    # The web app's two demo users share a password made for this run (printed below, never stored in clear).
+    logins = DemoLogins(practice.upper(), _icb_of(practice), secrets.token_urlsafe(12))
+    stack.env.update(logins.env())
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     statuses = all_statuses()
     ready = [s for s in statuses if s.built]
@@ -160,7 +168,7 @@ def up(
             loaded = _demo_load(practice, patients, history, seed)
         elif patients:
             loaded = "registers is not built yet: demo data not loaded"
-        _print_summary(stack, practice, token_value, loaded)
+        _print_summary(stack, practice, token_value, loaded, logins)
         while True:
             time.sleep(1)
             for dead in stack.dead():
@@ -194,13 +202,40 @@ def _demo_load(practice: str, patients: int, history: str, seed: int) -> str:
     return f"{len(people):,} patients, {len(entries):,} entries ({history} history)"
 
 
-def _print_summary(stack: Stack, practice: str, token_value: str, loaded: str) -> None:
+@dataclass(frozen=True)
+class DemoLogins:
+    practice: str
+    icb: str | None
+    password: str
+
+    def env(self) -> dict[str, str]:
+        env = {"QOF_DEMO_PASSWORD": self.password, "QOF_DEMO_PRACTICE": self.practice}
+        return env | ({"QOF_DEMO_ICB": self.icb} if self.icb else {})
+
+    def lines(self, url: str) -> list[str]:
+        out = [f"Web app: {url}/login", f"  practice {self.practice}: user demo.{self.practice.lower()}, "
+               f"password {self.password}"]
+        if self.icb:
+            out.append(f"  ICS analyst, ICB {self.icb}: user analyst.{self.icb.lower()}, password {self.password}")
+        return out
+
+
+def _icb_of(practice: str) -> str | None:
+    org = organisations().get(practice.upper())
+    return org.icb_ods if org else None
+
+
+def _print_summary(stack: Stack, practice: str, token_value: str, loaded: str, logins: DemoLogins) -> None:
     table = Table(title="QOF platform")
     for col in ("service", "docs", "readiness", "metrics"):
         table.add_column(col, no_wrap=True, overflow="ignore")
     for s in stack.services:
         table.add_row(s.status.name, f"{s.url}/docs", f"{s.url}/readyz", f"{s.url}/metrics")
     Console(width=max(console.width, 120)).print(table)
+    web = next((s for s in stack.services if s.status.name == "web"), None)
+    if web is not None:
+        for line in logins.lines(web.url):
+            typer.echo(line)  # plain: copy-paste the password
     broker = stack.broker.bootstrap if stack.broker else "-"
     console.print(f"Kafka broker: [bold]{broker}[/]   Data and logs: {stack.data_dir}")
     console.print(f"Demo practice {practice}: {loaded}")

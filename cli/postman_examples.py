@@ -331,6 +331,7 @@ EXAMPLES: dict[str, dict[str, Example | list[Example]]] = {
     "indicators": INDICATORS,
     "recall": RECALL,
     "workload": WORKLOAD,
+    "web": dict(HEALTH),  # its pages are HTML behind a session cookie, outside the OpenAPI
 }
 
 

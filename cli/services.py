@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[1]
-PORTS = {"registers": 8001, "indicators": 8002, "recall": 8003, "workload": 8004}
+PORTS = {"registers": 8001, "indicators": 8002, "recall": 8003, "workload": 8004, "web": 8000}
 # Every scope a practice's own staff use (what `qof up` and the Postman collection put in their tokens).
 PRACTICE_SCOPES = ["records:read", "records:write", "patients:contact", "indicators:read", "indicators:write",
                    "recall:read", "recall:write", "workload:read", "workload:write"]

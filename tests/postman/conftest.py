@@ -29,12 +29,14 @@ class Platform:
         return args
 
 
-def start_platform(data_dir: Path) -> tuple[Stack, Platform]:
+def start_platform(data_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[Stack, Platform]:
     ports = {s.name: free_port() for s in built()}
     notify = free_port()
+    # Each service finds the others at QOF_<NAME>_URL (recall reads registers, web reads them all).
+    urls = {f"QOF_{name.upper()}_URL": f"http://{HOST}:{port}" for name, port in ports.items()}
     stack = Stack(root=ROOT, data_dir=data_dir,
-                  env={"QOF_ENVIRONMENT": "development", "QOF_NOTIFY_BASE_URL": f"http://{HOST}:{notify}",
-                       "QOF_REGISTERS_URL": f"http://{HOST}:{ports.get('registers', 0)}"})
+                  env={"QOF_ENVIRONMENT": "development", "QOF_NOTIFY_BASE_URL": f"http://{HOST}:{notify}", **urls,
+                       **(extra_env or {})})
     stack.start_broker()
     if "recall" in ports:
         stack.start_notify_standin(ports["recall"], port=notify)
