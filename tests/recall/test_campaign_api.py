@@ -241,3 +241,29 @@ async def test_bad_input_is_a_problem_and_sends_nothing(loop, recall_cfg) -> Non
     r = await client.post(f"/v1/practices/{OTHER}/recall/campaigns/{c['id']}/runs?wait=true", headers=both)
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     assert standin.log() == []
+
+
+async def test_own_cohort_is_listed_apart_and_never_bulk_messaged(loop) -> None:  # type: ignore[no-untyped-def]
+    client, h, pids, standin = loop
+    r = await client.put(f"{URL}/patients/{pids[0]}", json={"cohort": "housebound"}, headers=h)
+    assert r.status_code == 200, r.text
+    await feed(client, gap(pids[2], "LD004", "LD_REG"))  # on the learning disability register
+    c = (await client.post(f"{URL}/campaigns", json=campaign(), headers=h)).json()
+    assert sorted((v["patient_id"], v["cohort"]) for v in c["plan"]["vulnerable"]) == sorted(
+        [(pids[0], "housebound"), (pids[2], "learning-disability")])
+    assert c["plan"]["planned"] == 2  # pids[1] and pids[4] (no contact details); pids[3] has died
+    await run(client, h, c["id"])
+    assert {e["reference"].split(":")[1] for e in standin.log()} == {pids[1]}
+
+
+async def test_run_cap_sends_those_worth_most_first(loop) -> None:  # type: ignore[no-untyped-def]
+    client, h, pids, standin = loop
+    await feed(client, gap(pids[2], "DM036", "DM_REG"))  # a second review due, worth more in all
+    c = (await client.post(f"{URL}/campaigns", headers=h,
+                           json=campaign(run_cap=1, values={"DM020": 20.0, "DM036": 15.0}))).json()
+    assert (await run(client, h, c["id"]))["sent"] == 1
+    assert [e["reference"].split(":")[1] for e in standin.log()] == [pids[2]]
+    # the next run takes the next one, sent or (no contact details) skipped: the cap counts both
+    second = await run(client, h, c["id"])
+    assert second["sent"] + sum(second["skipped"].values()) == 1  # type: ignore[operator, attr-defined]
+    assert len(standin.log()) == 1 + second["sent"]  # type: ignore[operator]
