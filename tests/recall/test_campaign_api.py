@@ -192,8 +192,8 @@ async def test_lists_invited_once_invited_twice_and_last_years_pcas(loop, clock:
     assert await listed("invited-twice-outstanding") == ("2026-27", [])
 
 
-async def test_response_rates_per_channel_and_cohort(loop) -> None:  # type: ignore[no-untyped-def]
-    client, h, pids, _standin = loop
+async def test_response_rates_per_channel_and_cohort(loop, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    client, h, pids, standin = loop
     c = (await client.post(f"{URL}/campaigns", json=campaign(), headers=h)).json()
     await run(client, h, c["id"])
     await feed(client, gap(pids[1], "DM020", "DM_REG", open_=False))  # the emailed patient had the review
@@ -202,6 +202,10 @@ async def test_response_rates_per_channel_and_cohort(loop) -> None:  # type: ign
     assert body["year"] == "2026-27"
     assert {(r["channel"], r["cohort"]): (r["messages"], r["responded"], r["rate"]) for r in body["rates"]} == {
         ("sms", "general"): (1, 0, 0.0), ("email", "general"): (1, 1, 1.0), ("letter", "general"): (1, 1, 1.0)}
+    # a week on, only the patient who neither had the review nor booked gets the second invitation
+    clock.at += timedelta(days=7)
+    assert (await run(client, h, c["id"], stage=2))["sent"] == 1
+    assert [e["reference"].split(":")[1:3] for e in standin.log()][-1] == [pids[0], "2"]
 
 
 async def test_reception_lookup_by_name_or_nhs_number(loop, recall_cfg) -> None:  # type: ignore[no-untyped-def]
