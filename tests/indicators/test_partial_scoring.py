@@ -55,6 +55,16 @@ def test_missing_success_or_exclusion_clusters_stay_incomplete_with_the_reason(q
 
 
 @pytest.mark.covers("CHD005", year="2025-26")
+def test_a_partial_register_keeps_a_pca_only_gap_incomplete(q26):
+    """"Missing register ... clusters still make it incomplete": SMOK002 misses only PCA and invitation
+    clusters, but its comorbidity register cannot test COPD confirmation (FEV1FVCL70_COD) or mental-health
+    remission (MHREM_COD), so its denominator is not the published one and no bound holds."""
+    r = q26.readiness["SMOK002"]
+    assert r.readiness == "incomplete"
+    (why,) = r.not_a_lower_bound
+    assert why.startswith("the register SMOK1_REG lacks") and "FEV1FVCL70_COD" in why and "MHREM_COD" in why
+
+
 def test_provisional_achievement_is_a_lower_bound_of_the_full_chain(q26, full26):
     """The same practice scored without and with the PCA clusters: only the PCA'd patients move, into the
     denominator, so achievement and points can only be lower without them."""

@@ -36,6 +36,7 @@ from .errors import IncompleteIndicator
 from .explain import Explain, Fact, compile_explain, first_day
 from .partial import lower_bound_blockers
 from .records import CodedEvent, PatientRecord
+from .registers import RegisterEvaluator
 from .rules import Context, Test, _first, _span, compile_test, invitations, make_context
 from .ruleset import Indicator, RuleSet, RuleStep
 
@@ -194,7 +195,7 @@ class CompiledRuleSet:
             if ind.kind == "attestation":
                 state: Readiness = "attestation"
             elif missing:
-                blockers = tuple(lower_bound_blockers(ind, missing))
+                blockers = tuple(lower_bound_blockers(ind, missing) + self._register_gaps(ruleset, library, ind))
                 state = "incomplete" if blockers else "provisional"
             else:
                 state = "stand-in" if stand_ins else "ready"
@@ -211,6 +212,20 @@ class CompiledRuleSet:
         self._code_map = code_map
         self._codes = frozenset(code_map)
         self._indicators = tuple(compiled)
+
+    _register_gap_cache: dict[str, list[str]] | None = None
+
+    def _register_gaps(self, ruleset: RuleSet, library: CodelistLibrary, ind: Indicator) -> list[str]:
+        """Why the population's register cannot be relied on for a lower bound: clusters its definition lacks
+        (a partial register holds patients the published rules leave out, or the reverse)."""
+        if ind.register is None:
+            return []
+        if self._register_gap_cache is None:
+            start = ruleset.settings.start
+            self._register_gap_cache = RegisterEvaluator(
+                library, qof_year=f"{start.year}-{(start.year + 1) % 100:02d}").incomplete
+        gaps = self._register_gap_cache.get(ind.register, [])
+        return [f"the register {ind.register} lacks {', '.join(gaps)}"] if gaps else []
 
     @property
     def codes(self) -> frozenset[str]:
