@@ -88,8 +88,12 @@ def test_practice_manager_overview_worklist_patient_csv_and_workload(browser: Br
     expect(page.get_by_text("These figures are")).to_be_visible()
     shot(page, "1-overview")
 
+    # keyboard: the first Tab reaches the skip link; links work with Enter
+    page.keyboard.press("Tab")
+    expect(page.locator("a.skip")).to_be_focused()
     mine, names = people(loaded, PRACTICE_A)
-    page.locator("table.indicators a", has_text="worklist").first.click()
+    page.locator("table.indicators a", has_text="worklist").first.focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_contain_text("worklist")
     first = page.locator("table.worklist tbody tr").first
     nhs = first.locator("th.nhs").inner_text().strip()

@@ -1,0 +1,53 @@
+"""The web app's pure view logic: traffic lights against the thresholds, the trajectory's geometry, the
+CSV export's cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from services.web.domain.charts import bar, trajectory
+from services.web.domain.overview import traffic_light
+from services.web.domain.worklists import Gap, Row, csv_text
+
+
+def test_traffic_light_follows_the_thresholds() -> None:
+    """QOF pays nothing below the lower threshold, part of the points between the thresholds and all of them
+    at or above the upper one: red, amber and green say the same, with the thresholds named."""
+    assert traffic_light(34.9, 35, 75)[0] == "red"
+    assert traffic_light(35.0, 35, 75)[0] == "amber"
+    assert traffic_light(74.9, 35, 75)[0] == "amber"
+    light, text = traffic_light(75.0, 35, 75)
+    assert light == "green" and "75%" in text
+    assert traffic_light(None, 35, 75)[0] == "none" and traffic_light(50.0, None, None)[0] == "none"
+
+
+def test_bar_marks_thresholds_and_projection_on_the_same_scale() -> None:
+    b = bar(50.0, 35, 75, 80.0)
+    assert (b.fill, b.lower_x, b.upper_x, b.projected_x) == (120.0, 84.0, 180.0, 192.0)
+    assert "achieved 50.0%" in b.label and "thresholds 35% and 75%" in b.label
+    assert bar(130.0, None, None, None).fill == b.width  # never drawn past the end
+
+
+def test_trajectory_runs_from_april_to_march_with_today_and_the_projection() -> None:
+    start, today = date(2026, 4, 1), date(2026, 12, 3)
+    c = trajectory([("2026-10", 40.0), ("2026-11", 60.0), ("2026-12", 80.0)], start, 582, 120.0, today, 80.0)
+    xs = [x for x, _y, _label in c.actual_dots]
+    assert xs == sorted(xs) and len(xs) == 3  # October and November month ends, then today
+    assert c.actual_dots[-1][2] == "2026-12-03: 80.0 points"
+    assert c.x_ticks[0].label == "Apr" and c.x_ticks[-1].label == "Mar" and len(c.x_ticks) == 12
+    end_x, end_y, label = c.projection_end or (0, 0, "")
+    assert end_x == c.left + c.plot_w and label.startswith("projected 120.0 points on 2027-03-31")
+    assert end_y < c.actual_dots[-1][1]  # higher on the page: more points
+    assert c.max_line_y is None  # 582 is off a scale that ends at 200
+
+
+def test_csv_has_the_nhs_number_per_gap_and_no_formula_cells() -> None:
+    rows = [Row("p1", "9990000115", "Ann =SMITH", 70, [
+        Gap("DM020", "=HYPERLINK(\"x\")", "latest HbA1c 71", "rule 2: ...", None, 16.28),
+        Gap("HYP010", "last BP ≤ 140/90", "", "", 12, None)])]
+    parsed = list(csv.DictReader(io.StringIO(csv_text(rows))))
+    assert [(r["NHS number"], r["Indicator"]) for r in parsed] == [("9990000115", "DM020"), ("9990000115", "HYP010")]
+    assert parsed[0]["Action"].startswith("'=") and parsed[0]["£ per review"] == "16.28"
+    assert parsed[1]["Days left"] == "12" and parsed[0]["Name"] == "Ann =SMITH"
