@@ -8,7 +8,7 @@ import io
 from datetime import date
 
 from services.web.domain.charts import bar, trajectory
-from services.web.domain.overview import traffic_light
+from services.web.domain.overview import certainty, traffic_light
 from services.web.domain.worklists import Gap, Row, csv_text
 
 
@@ -51,3 +51,17 @@ def test_csv_has_the_nhs_number_per_gap_and_no_formula_cells() -> None:
     assert [(r["NHS number"], r["Indicator"]) for r in parsed] == [("9990000115", "DM020"), ("9990000115", "HYP010")]
     assert parsed[0]["Action"].startswith("'=") and parsed[0]["£ per review"] == "16.28"
     assert parsed[1]["Days left"] == "12" and parsed[0]["Name"] == "Ann =SMITH"
+
+
+def test_the_indicators_services_standing_decides_before_freshness() -> None:
+    """An indicator scored without some PCA clusters is a lower bound (the indicators service's "provisional"
+    standing): never shown as confirmed, whatever the freshness; an incomplete one says why."""
+    base = {"readiness": "ready", "standing": "confirmed", "missing_clusters": [], "stand_in_clusters": [],
+            "points": 5.0}
+    assert certainty(base, False, "2026-12-03T10:00:00")[0] == "confirmed"
+    assert certainty(base, True, None) == ("provisional", "record changes received are still being applied")
+    lower = {**base, "readiness": "provisional", "standing": "provisional", "missing_clusters": ["XPCA_COD"],
+             "readiness_note": "PCA step 5 left out"}
+    assert certainty(lower, False, None) == ("provisional", "a lower bound: PCA step 5 left out")
+    gone = {**base, "readiness": "incomplete", "standing": "incomplete", "missing_clusters": ["X_COD"]}
+    assert certainty(gone, False, None) == ("incomplete", "not scored: no public copy of X_COD")

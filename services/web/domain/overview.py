@@ -76,13 +76,18 @@ def pounds_per_point(i: dict[str, Any], pound_per_point: float) -> float | None:
 
 
 def certainty(i: dict[str, Any], provisional: bool, as_of: str | None) -> tuple[str, str]:
-    if i["readiness"] == "incomplete":
-        return "incomplete", "not scored: no public copy of " + ", ".join(i["missing_clusters"])
+    """The indicators service's own standing first (incomplete; provisional: a lower bound), then whether the
+    practice's figures are still catching up, then stand-in codelists."""
+    note = i.get("readiness_note") or ""
+    if i["readiness"] == "incomplete" or i.get("standing") == "incomplete":
+        return "incomplete", note or "not scored: no public copy of " + ", ".join(i["missing_clusters"])
     if i["readiness"] == "attestation":
         reasons = "; ".join(i.get("attestation_reasons") or []) or "declared by the practice"
         return ("confirmed" if i["points"] else "provisional"), f"attestation: {reasons}"
     if provisional:
         return "provisional", "record changes received are still being applied"
+    if i["readiness"] == "provisional" or i.get("standing") == "provisional":
+        return "provisional", "a lower bound: " + (note or "scored without " + ", ".join(i["missing_clusters"]))
     if i["stand_in_clusters"]:
         return "provisional", "a stand-in codelist is used for " + ", ".join(i["stand_in_clusters"])
     when = f" as of {as_of[:16].replace('T', ' ')}" if as_of else ""
@@ -128,10 +133,13 @@ def overview(achievement: dict[str, Any], projection: dict[str, Any] | None, his
     if incomplete:
         reasons.append(f"{len(incomplete)} indicators cannot be scored yet (a cluster has no public copy): "
                        + ", ".join(incomplete))
+    lower = [r.indicator_id for r in rows if r.certainty == "provisional" and r.why.startswith("a lower bound")]
+    if lower:
+        reasons.append("points and £ are a lower bound (scored without some PCA clusters) in " + ", ".join(lower))
     stand_in = [r.indicator_id for r in rows if r.certainty == "provisional" and "stand-in" in r.why]
     if stand_in:
         reasons.append("stand-in codelists in " + ", ".join(stand_in))
-    overall = "provisional" if provisional or stand_in else ("incomplete" if incomplete else "confirmed")
+    overall = "provisional" if provisional or stand_in or lower else ("incomplete" if incomplete else "confirmed")
     months = monthly_points(history or {})
     start = date.fromisoformat(a["pped"]).replace(year=date.fromisoformat(a["pped"]).year - 1, day=1, month=4)
     projected_points = projection.get("projected_points") if projection else None
