@@ -121,6 +121,11 @@ class SyntheticPractice:
             if u < DEATH_SHARE + LEAVER_SHARE:
                 left = as_of - rng.randint(1, 540)
         dob = as_of - int(age * YEAR) - rng.randint(1, 364)
+        # A baby drawn to leave or die up to 540 days back would go before birth: move it to after birth.
+        if left is not None and left < dob:
+            left = dob + (as_of - dob) // 2
+        if died is not None and died < dob:
+            died = dob + (as_of - dob) // 2
         years_here = rng.expovariate(1 / 11)
         registered = max(dob, as_of - int(years_here * YEAR) - rng.randint(0, 30))
         registered = min(registered, (died or left or as_of) - 1)

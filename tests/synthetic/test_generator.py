@@ -168,3 +168,15 @@ def test_ics_practices_are_real_codes_with_distinct_patients(as_of: date) -> Non
     numbers = [p["nhs_number"] for _, p in pairs]
     assert len(set(numbers)) == 1200
     assert {ods for ods, _ in pairs} == {p.ods for p in ics.practices}
+
+
+def test_the_bin_up_demo_practice_has_no_one_leaving_before_birth_or_registration() -> None:
+    # The registers API refuses a list with a deregistration before birth or registration, so the demo
+    # practice `bin/up` loads (A81001, 2,000 patients, seed 1) must not hold one on any day; on
+    # 2026-12-03 a baby born in October was drawn to leave in June.
+    for day in (date(2026, 12, 3), date(2027, 3, 31)):
+        for record in SyntheticPractice("A81001", 2000, seed=1, history="recent", as_of=day):
+            p = record.patient
+            for end in (p["deregistered_on"], p["died_on"]):
+                if end is not None:
+                    assert p["date_of_birth"] <= p["registered_on"] <= end <= day.isoformat(), p
