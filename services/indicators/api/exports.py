@@ -20,8 +20,9 @@ router = APIRouter(prefix="/v1/practices/{ods}", tags=["exports"])
 @router.get(
     "/export/publication.csv",
     response_class=PlainTextResponse,
-    summary="PRACTICE_CODE,INDICATOR_CODE,MEASURE,VALUE (REGISTER, DENOMINATOR, NUMERATOR, PCAS, ACHIEVED_POINTS); "
-    "the QOF year and date in the file name and the QOF-Year headers",
+    summary="PRACTICE_CODE,INDICATOR_CODE,MEASURE,VALUE (REGISTER, DENOMINATOR, NUMERATOR, PCAS, ACHIEVED_POINTS), "
+    "STANDING (confirmed | provisional | incomplete), MISSING_CLUSTERS; the QOF year and date in the file name and "
+    "the QOF-Year headers",
 )
 async def publication(ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader, on: OnQuery = None) -> PlainTextResponse:
     async with rt.sessions() as s:
@@ -43,7 +44,8 @@ async def publication(ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Reader, o
 
 @router.get(
     "/indicators/{indicator_id}/measure-report",
-    summary="FHIR R4 MeasureReport (summary) of an indicator",
+    summary="FHIR R4 MeasureReport (summary) of an indicator; its standing (confirmed | provisional, the "
+    "missing clusters) in the qof-standing extension and the narrative",
     response_model=dict[str, Any],
 )
 async def report(

@@ -1,8 +1,13 @@
-"""Exports: NHS England's long publication format and a FHIR R4 MeasureReport per indicator."""
+"""Exports: NHS England's long publication format and a FHIR R4 MeasureReport per indicator.
+
+Both say each figure's standing (confirmed, provisional with the clusters it was scored without, incomplete):
+the CSV in two columns after the publication's four, the MeasureReport in an extension and its narrative.
+"""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 from typing import Any
 
@@ -13,14 +18,23 @@ from services.indicators.service.scoring import Result
 
 MEASURE_BASE = "https://qof-platform.example/Measure"
 POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
+STANDING_EXTENSION = "https://qof-platform.example/StructureDefinition/qof-standing"
+STANDING_TEXT = {
+    "confirmed": "Confirmed: scored with every cluster its rules read.",
+    "provisional": "Provisional (lower bound): scored without codes for {missing}; achievement, points and £ can "
+                   "only rise once they are recorded.",
+}
 
 
 def publication_csv(a: Achievement) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["PRACTICE_CODE", "INDICATOR_CODE", "MEASURE", "VALUE"])
+    w.writerow(["PRACTICE_CODE", "INDICATOR_CODE", "MEASURE", "VALUE", "STANDING", "MISSING_CLUSTERS"])
     for r in a.results:
+        standing = [r.standing, " ".join(r.missing_clusters)]
         if r.readiness == "incomplete":
+            # not scored: no figure, never a 0 that reads as achieved nothing
+            w.writerow([a.practice, r.indicator.id, "ACHIEVED_POINTS", "", *standing])
             continue
         s = r.score
         if r.readiness != "attestation":
@@ -30,9 +44,21 @@ def publication_csv(a: Achievement) -> str:
                 ("NUMERATOR", s.numerator),
                 ("PCAS", r.pcas_total),
             ):
-                w.writerow([a.practice, r.indicator.id, measure, value])
-        w.writerow([a.practice, r.indicator.id, "ACHIEVED_POINTS", f"{s.points:.2f}"])
+                w.writerow([a.practice, r.indicator.id, measure, value, *standing])
+        w.writerow([a.practice, r.indicator.id, "ACHIEVED_POINTS", f"{s.points:.2f}", *standing])
     return buf.getvalue()
+
+
+def standing_extension(r: Result) -> dict[str, Any]:
+    """A complex extension: ``standing`` (confirmed | provisional) and one ``missingCluster`` per cluster."""
+    parts: list[dict[str, Any]] = [{"url": "standing", "valueCode": r.standing}]
+    parts += [{"url": "missingCluster", "valueString": c} for c in r.missing_clusters]
+    return {"url": STANDING_EXTENSION, "extension": parts}
+
+
+def standing_narrative(r: Result) -> dict[str, str]:
+    said = STANDING_TEXT[r.standing].format(missing=", ".join(r.missing_clusters))
+    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{html.escape(said)}</p></div>'}
 
 
 def _population(code: str, count: int) -> dict[str, Any]:
@@ -44,6 +70,8 @@ def measure_report(a: Achievement, r: Result) -> dict[str, Any]:
     report = MeasureReport.model_validate(
         {
             "resourceType": "MeasureReport",
+            "text": standing_narrative(r),
+            "extension": [standing_extension(r)],
             "status": "complete",
             "type": "summary",
             "measure": f"{MEASURE_BASE}/{r.ruleset.id}/{r.indicator.id}",
