@@ -153,6 +153,13 @@ class IndicatorUpdated(EventPayload):
     points: float
     max_points: float
     pounds: float | None = None
+    # additive and optional (v1 consumers ignore them; events published before they existed carry neither)
+    standing: Literal["confirmed", "provisional"] | None = Field(
+        None, description="confirmed, or provisional: scored without the missing_clusters (PCA / invitation steps "
+        "only), so achievement, points and £ are a lower bound"
+    )
+    missing_clusters: list[str] = Field(default_factory=list, description="Clusters a provisional figure was "
+                                        "scored without")
 
 
 class PatientGapChanged(EventPayload):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from services.indicators.api.deps import Analyst, KernelDep, require_ruleset
 from services.indicators.service.benchmarks import Row, all_benchmarks, benchmarks, practices_of
 from services.indicators.service.freshness import Freshness, freshness_of
-from services.indicators.service.kernel import qof_year_label
+from services.indicators.service.kernel import Kernel, qof_year_label
+from services.indicators.service.scoring import lower_bound_note
 from shared.auth import Principal
 from shared.disclosure import describe
 from shared.organisations import Organisation
@@ -38,7 +39,23 @@ class BenchmarkRow(BaseModel):
     pending_events: int = Field(description="Events received and not yet applied, of this row's practices")
 
 
-class BenchmarksOut(BaseModel):
+class StandingOut(BaseModel):
+    """The indicator's standing under the active codelist release: the same for every row."""
+
+    standing: str = Field(description="confirmed | provisional (scored without some PCA / invitation clusters: "
+                          "every row's achievement is a lower bound) | incomplete (not scored: no rows)")
+    missing_clusters: list[str] = Field(description="Clusters with no codes (provisional: its PCA steps')")
+    standing_note: str = Field(description="Provisional: what the lower bound leaves out; incomplete: why")
+
+
+def standing_out(kernel: Kernel, ruleset: str, indicator_id: str) -> dict[str, Any]:
+    """The :class:`StandingOut` fields of one indicator, to spread into an answer about it."""
+    r = kernel.engine(ruleset).readiness[indicator_id]
+    note = lower_bound_note(r.missing) if r.lower_bound else "; ".join(r.not_a_lower_bound)
+    return StandingOut(standing=r.standing, missing_clusters=list(r.missing), standing_note=note).model_dump()
+
+
+class BenchmarksOut(StandingOut):
     icb: str
     indicator_id: str
     ruleset: str
@@ -107,10 +124,11 @@ async def get_benchmarks(
         suppression=describe(),
         practices_behind=behind,
         rows=[row_out(r, fresh, orgs, behind) for r in rows],
+        **standing_out(kernel, ruleset, indicator.upper()),
     )
 
 
-class IndicatorBenchmarks(BaseModel):
+class IndicatorBenchmarks(StandingOut):
     indicator_id: str
     wording: str
     group: str
@@ -155,7 +173,8 @@ async def get_all_benchmarks(
         practices_behind=behind,
         indicators=[
             IndicatorBenchmarks(indicator_id=i.id, wording=i.wording, group=i.group,
-                                rows=[row_out(r, fresh, orgs, behind) for r in found.get(i.id, [])])
+                                rows=[row_out(r, fresh, orgs, behind) for r in found.get(i.id, [])],
+                                **standing_out(kernel, rid, i.id))
             for i in rs.indicators
             if i.kind != "attestation"
         ],

@@ -120,9 +120,18 @@ class IndicatorReadiness:
     not_a_lower_bound: tuple[str, ...] = ()
 
     @property
+    def standing(self) -> str:
+        return standing_of(self.readiness)
+
+    @property
     def lower_bound(self) -> bool:
         """Scored with some PCA clusters empty: the achievement, points and £ are a lower bound."""
         return self.readiness == "provisional"
+
+
+def standing_of(readiness: str) -> str:
+    """How far an indicator's figures can be relied on: confirmed, provisional (a lower bound) or incomplete."""
+    return readiness if readiness in ("provisional", "incomplete") else "confirmed"
 
 
 _STATUS: dict[str | None, Status] = {

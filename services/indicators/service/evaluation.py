@@ -369,6 +369,8 @@ async def publish_aggregates(
                     points=state["points"],
                     max_points=r.score.max_points,
                     pounds=state["pounds"],
+                    standing="provisional" if r.standing == "provisional" else "confirmed",
+                    missing_clusters=list(r.missing_clusters),
                 )
             )
     await upsert(session, st, changed, ("practice_ods", "ruleset_id", "indicator_id"))

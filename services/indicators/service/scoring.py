@@ -27,6 +27,7 @@ from services.indicators.domain import (
     score_attestation,
     score_indicator,
 )
+from services.indicators.domain.engine import standing_of
 from services.indicators.domain.findings import ScoringFinding, findings_for
 from services.indicators.domain.scoring import incomplete_score
 from services.indicators.service.kernel import Kernel
@@ -72,7 +73,7 @@ class Result:
     @property
     def standing(self) -> str:
         """How far the figures can be relied on: confirmed, provisional (a lower bound) or incomplete."""
-        return self.readiness if self.readiness in ("provisional", "incomplete") else "confirmed"
+        return standing_of(self.readiness)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,15 @@ from datetime import date
 
 from fastapi import FastAPI
 
+from shared.events.schemas import IndicatorUpdated
+from shared.testing import bearer
 from tests.indicators.service.helpers import (
     PRACTICE,
     deliver,
     diabetic,
     indicators_app,
     on_register,
+    outbox,
     recorded,
     registered,
 )
@@ -76,3 +79,47 @@ async def test_the_measure_report_says_a_lower_bound_in_an_extension_and_its_nar
         (ext,) = dm["extension"]
         assert ext["extension"] == [{"url": "standing", "valueCode": "confirmed"}]
         assert "Confirmed" in dm["text"]["div"]
+
+
+async def test_icb_benchmarks_mark_a_provisional_indicator(sqlite_url: str) -> None:
+    """Aggregates only: the standing is the indicator's (the same for every practice under the active release),
+    said beside the rows so a lower bound is never compared as a confirmed figure."""
+    async with indicators_app(sqlite_url) as (app, client, _headers):
+        await chd_and_diabetes(app)
+        analyst = bearer(app.state.settings, scopes=["analytics:read"], icb="QHM")
+        one = (await client.get("/v1/icbs/QHM/benchmarks?indicator=CHD005&ruleset=qof-2025-26",
+                                headers=analyst)).json()
+        assert one["standing"] == "provisional" and set(one["missing_clusters"]) >= CHD005_PCA_CLUSTERS
+        assert "lower bound" in one["standing_note"] and one["rows"]
+        dm = (await client.get("/v1/icbs/QHM/benchmarks?indicator=DM020&ruleset=qof-2025-26",
+                               headers=analyst)).json()
+        assert (dm["standing"], dm["missing_clusters"], dm["standing_note"]) == ("confirmed", [], "")
+        every = (await client.get("/v1/icbs/QHM/benchmarks/indicators?ruleset=qof-2025-26", headers=analyst)).json()
+        by_id = {i["indicator_id"]: i for i in every["indicators"]}
+        assert by_id["CHD005"]["standing"] == "provisional" and by_id["DM020"]["standing"] == "confirmed"
+        # "Missing register or success clusters still make it incomplete": listed, no rows, the reason said
+        assert (by_id["DM012"]["standing"], by_id["DM012"]["rows"]) == ("incomplete", [])
+        assert "FRC_COD" in by_id["DM012"]["standing_note"]
+        assert "patient_id" not in str(every)
+
+
+async def test_indicator_updated_says_a_provisional_figure(sqlite_url: str) -> None:
+    async with indicators_app(sqlite_url) as (app, _client, _headers):
+        await chd_and_diabetes(app)
+        events = await outbox(app, "indicator.updated")
+        chd = [e for e in events if e["indicator_id"] == "CHD005"]
+        assert chd and chd[-1]["standing"] == "provisional" and chd[-1]["numerator"] == 1
+        assert set(chd[-1]["missing_clusters"]) >= CHD005_PCA_CLUSTERS
+        dm = [e for e in events if e["indicator_id"] == "DM020"]
+        assert (dm[-1]["standing"], dm[-1]["missing_clusters"]) == ("confirmed", [])
+        assert not {k for e in events for k in e} & {"patient_id", "nhs_number", "date_of_birth"}
+
+
+def test_indicator_updated_v1_without_the_standing_still_reads() -> None:
+    """Shared schemas: "additive optional fields keep the version": an event published before the standing
+    existed is still a valid v1 payload (standing unknown, no clusters named)."""
+    old = {"practice_ods": PRACTICE, "indicator_id": "DM020", "ruleset": "qof-2025-26",
+           "achievement_date": "2026-01-15", "register_size": 6, "denominator": 6, "numerator": 3, "pcas": 0,
+           "achievement_pct": 50.0, "points": 10.0, "max_points": 17.0, "pounds": 2000.0}
+    e = IndicatorUpdated.model_validate(old)
+    assert (e.standing, e.missing_clusters, e.schema_uri()) == (None, [], "urn:qof-platform:event:indicator.updated:v1")
