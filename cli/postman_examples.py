@@ -219,7 +219,13 @@ INDICATORS: dict[str, Example | list[Example]] = {
         path={"job_id": "{{recomputeJobId}}"}),
     "GET /v1/practices/{ods}/export/publication.csv": Example(200, content_type("text/csv"), json_body=False),
     "GET /v1/practices/{ods}/indicators/{indicator_id}/measure-report": Example(
-        200, "pm.expect(body.resourceType).to.eql('MeasureReport');", path={"indicator_id": "DM020"}),
+        200, "pm.expect(body.resourceType).to.eql('MeasureReport');\n"
+             "pm.expect(body.extension[0].extension[0].url).to.eql('standing');", path={"indicator_id": "DM020"}),
+    "GET /v1/practices/{ods}/data-quality": Example(
+        200, "pm.expect(body.practice).to.eql(pm.variables.get('practice'));\n"
+             "pm.expect(body.record_quality).to.include('registers');\n"
+             "body.findings.forEach((f) => pm.expect(f.kind).to.be.oneOf(['never-recorded', 'stand-in']));",
+    ),
     "GET /v1/rulesets": Example(200, "pm.expect(body.map((r) => r.id)).to.include('qof-2026-27');"),
     "GET /v1/rulesets/{ruleset_id}": Example(
         200, "pm.expect(body.id).to.eql('qof-2026-27');", path={"ruleset_id": "qof-2026-27"}),

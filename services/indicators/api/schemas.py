@@ -121,6 +121,11 @@ def finding_out(f: ScoringFinding) -> FindingOut:
     return FindingOut(indicator_id=f.indicator_id, kind=f.kind, clusters=list(f.clusters), text=f.text)
 
 
+def data_quality_of(a: Achievement) -> list[FindingOut]:
+    """The scoring findings of every indicator, in the order of the indicators."""
+    return [finding_out(f) for r in a.results for f in r.findings]
+
+
 class Subtotal(BaseModel):
     key: str
     points: float
@@ -214,7 +219,8 @@ class AchievementOut(YearOut):
     totals: Totals
     data_quality: list[FindingOut] = Field(
         [], description="Scoring findings of every indicator: success rules needing codes the practice never "
-        "recorded, clusters served by stand-ins (the record's own findings: the registers service's quality report)"
+        "recorded, clusters served by stand-ins; GET data-quality lists the same (the record's own findings: the "
+        "registers service's quality report)"
     )
     indicators: list[IndicatorOut]
 
@@ -272,7 +278,7 @@ def achievement_out(a: Achievement) -> AchievementOut:
         source=a.source,
         freshness=freshness_out(a.freshness),
         totals=totals,
-        data_quality=[finding_out(f) for r in results for f in r.findings],
+        data_quality=data_quality_of(a),
         indicators=[indicator_out(r) for r in results],
     )
 
