@@ -60,6 +60,8 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--patients", type=int, default=2000)
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--split", action="store_true",
+                    help="readers read from a second indicators instance that does not consume (QOF_CONSUME=false)")
     ap.add_argument("--give-up", type=float, default=600, help="seconds to wait for one record")
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="qof-bench-"))
@@ -72,6 +74,10 @@ async def main() -> None:
     reg_port, ind_port = free_port(), free_port()
     servers = [serve("services.registers.app:create_app", reg_port, env),
                serve("services.indicators.app:create_app", ind_port, env)]
+    read_port = ind_port
+    if args.split:  # readers go to an instance of their own that does not consume
+        read_port = free_port()
+        servers.append(serve("services.indicators.app:create_app", read_port, {**env, "QOF_CONSUME": "false"}))
     write = mint_token(settings_for("registers"), subject="bench", scopes=["records:write", "records:read"],
                        practices=[PRACTICE])
     read = mint_token(settings_for("indicators"), subject="bench", scopes=["indicators:read"], practices=[PRACTICE])
@@ -79,9 +85,10 @@ async def main() -> None:
     try:
         await ready(f"http://127.0.0.1:{reg_port}")
         await ready(f"http://127.0.0.1:{ind_port}")
+        await ready(f"http://127.0.0.1:{read_port}")
         reg = httpx.AsyncClient(base_url=f"http://127.0.0.1:{reg_port}", timeout=600,
                                 headers={"Authorization": f"Bearer {write}"})
-        ind = httpx.AsyncClient(base_url=f"http://127.0.0.1:{ind_port}", timeout=600,
+        ind = httpx.AsyncClient(base_url=f"http://127.0.0.1:{read_port}", timeout=600,
                                 headers={"Authorization": f"Bearer {read}"})
         base = f"/v1/practices/{PRACTICE}"
         practice = SyntheticPractice(PRACTICE, args.patients, seed=1, history="recent")
@@ -152,7 +159,8 @@ async def main() -> None:
         await asyncio.gather(*(writer(w) for w in range(args.writers)), *(reader() for _ in range(args.readers)))
         q = statistics.quantiles(latencies, n=100)
         rq = statistics.quantiles(reads, n=100) if len(reads) > 1 else [0.0] * 99
-        print(f"db={args.db} writers={args.writers} readers={args.readers} seconds={args.seconds:.0f}: "
+        print(f"db={args.db} writers={args.writers} readers={args.readers} split={args.split} "
+              f"seconds={args.seconds:.0f}: "
               f"{len(latencies)} records, record->achievement p50 {q[49]:.2f}s p95 {q[94]:.2f}s "
               f"max {max(latencies):.2f}s; {len(reads)} achievement reads, p50 {rq[49]:.2f}s p95 {rq[94]:.2f}s")
         await reg.aclose()

@@ -90,7 +90,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 batch_size=settings.outbox_batch_size,
             )
             relay.start()
-            if spec.handlers:
+            if spec.handlers and settings.consume:
                 consumer = EventConsumer(
                     service=spec.name,
                     group_id=settings.consumer_group or f"qof-{spec.name}",

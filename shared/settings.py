@@ -34,6 +34,8 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 1000
     consumer_max_attempts: int = 3
     consumer_group: str = Field(default="", description="Kafka consumer group; default qof-<service>")
+    consume: bool = Field(default=True, description="Run the event consumer in this instance; false for instances "
+                          "that only answer requests, so that reading never takes the consumer's CPU")
     run_migrations: bool = True
     log_level: str = "INFO"
     # Key for fields encrypted at rest (Fernet, urlsafe base64 of 32 bytes); a dev key is derived if empty.

@@ -147,3 +147,33 @@ async def test_two_instances_share_the_work(database_url: str, own_broker: Local
         dm020 = next(i for i in two["indicators"] if i["indicator_id"] == "DM020")
         # In target: HbA1c 50 (odd i, not a multiple of 3); every other patient is in the denominator only.
         assert dm020["numerator"] == sum(1 for i in range(PATIENTS) if i % 3 and i % 2)
+
+
+async def test_an_instance_that_only_answers_reads_what_the_consumer_applied(sqlite_url: str,
+                                                                            broker: LocalBroker) -> None:
+    """``QOF_CONSUME=false``: an instance for requests only joins no consumer group (reads never take the
+    consumer's time) and answers with what the consuming instance applied to the shared database."""
+    group = f"indicators-split-{uuid.uuid4().hex[:6]}"
+    async with indicators_app(sqlite_url, broker.bootstrap, consumer_group=group) as (worker, _w, _h), \
+            indicators_app(sqlite_url, broker.bootstrap, consumer_group=group, consume=False) as (api, client, _h2):
+        assert worker.state.runtime.consumer is not None and api.state.runtime.consumer is None
+        practice = "A81032"  # of this test only: the session broker carries other tests' events
+        pid = f"{practice}-split"
+        producer = make_producer(broker.bootstrap)
+        await producer.start()
+        try:
+            for p in (registered(pid, practice=practice),
+                      recorded(pid, (f"{pid}-dx", DM, date(2015, 6, 1), None),
+                               (f"{pid}-a1c", HBA1C, date(2025, 10, 1), 50.0), practice=practice),
+                      on_register(pid, practice=practice)):
+                env = Envelope.wrap(p, source="/tests")
+                await producer.send_and_wait(p.event_type, value=env.to_bytes(), key=env.partitionkey.encode())
+        finally:
+            await producer.stop()
+        headers = bearer(api.state.settings, scopes=["indicators:read"], practices=[practice])
+
+        async def met() -> dict[str, Any] | None:
+            body = (await client.get(f"/v1/practices/{practice}/indicators/DM020", headers=headers)).json()
+            return body if body.get("numerator") == 1 else None
+
+        assert await eventually(met), "the request-only instance never showed what the consumer applied"
