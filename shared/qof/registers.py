@@ -27,6 +27,7 @@ from datetime import date
 from typing import Literal
 
 from shared.codelists import CodelistLibrary
+from shared.qof.age import age_in_years
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ class CompiledRegisters:
                 if cluster not in latest or ev.date > latest[cluster]:
                     latest[cluster] = ev.date
                     latest_value[cluster] = (ev.date, ev.value)
-        age = on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+        age = age_in_years(date_of_birth, on)
         result: dict[str, date] = {}
         for d in self.definitions:
             if self.available[d.id].status == "unavailable":

@@ -291,7 +291,7 @@ _TESTS: dict[str, Callable[[Plan, Any], str]] = {
 
 
 def age_sql(on: date) -> str:
-    """Age in whole years on ``on`` (as :func:`~services.indicators.domain.dates.age_in_years`)."""
+    """Age in whole years on ``on`` (as :func:`~shared.qof.age.age_in_years`)."""
     return (
         f"({on.year} - year(dob) - CASE WHEN month(dob) > {on.month} OR (month(dob) = {on.month} "
         f"AND day(dob) > {on.day}) THEN 1 ELSE 0 END)"

@@ -41,10 +41,6 @@ def qof_year_end(on: date) -> date:
     return date(on.year if on.month <= 3 else on.year + 1, 3, 31)
 
 
-def age_in_years(dob: date, on: date) -> int:
-    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
-
-
 @dataclass(frozen=True)
 class Span:
     """Dates ``start`` < d <= ``end`` when ``start_exclusive``, else ``start`` <= d <= ``end``."""

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Literal
 
 from shared.codelists import CodelistLibrary
+from shared.qof.age import age_in_years
 from shared.qof.registers import (
     REGISTERS,
     CodeEvent,
@@ -35,7 +36,6 @@ from shared.qof.registers import (
     qof_year_of,
 )
 
-from .dates import age_in_years
 from .provenance import Sourced
 from .records import CodedEvent, PatientRecord
 

@@ -41,7 +41,9 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from .dates import RunDates, Span, Window, add_months, age_in_years, parse_window
+from shared.qof.age import age_in_years
+
+from .dates import RunDates, Span, Window, add_months, parse_window
 from .errors import RuleSetError, did_you_mean
 from .records import CodedEvent, PatientRecord
 from .registers import register_ids, with_derived

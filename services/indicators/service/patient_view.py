@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.domain import Indicator, PatientRecord
-from services.indicators.domain.dates import age_in_years
 from services.indicators.service.evaluation import contract_on, evaluate, gap_json, periods, trace_json
 from services.indicators.service.kernel import Kernel, Period
 from services.indicators.service.scoring import STORED_STATUS, contract_indicators
 from services.indicators.store.models import PATIENTS
 from services.indicators.store.state import contract_of, load_patients
+from shared.qof.age import age_in_years
 
 # Stored outcome status -> what the patient's page calls it.
 PAGE_STATUS = {"numerator": "numerator", "denominator_only": "gap", "pca": "pca", "excluded": "excluded"}

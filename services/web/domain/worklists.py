@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from shared.qof.age import age_in_years
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -17,8 +19,7 @@ class Identity:
     date_of_birth: date
 
     def age_on(self, day: date) -> int:
-        dob = self.date_of_birth
-        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+        return age_in_years(self.date_of_birth, day)
 
 
 def identities(patients: list[dict[str, Any]]) -> dict[str, Identity]:
