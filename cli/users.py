@@ -4,33 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.web.app import HERE
 from services.web.settings import web_settings
-from services.web.store.repo import put_user
+from services.web.store.repo import link_user, put_user
 from shared.db import create_engine, session_factory
 from shared.migrations import upgrade_to_head_async
 
 MIGRATIONS = HERE / "migrations"
+T = TypeVar("T")
 
 app = typer.Typer(help="Local users of the web app.", no_args_is_help=True)
 console = Console()
 
 
-async def _put(username: str, password: str, name: str, practice: str | None, icb: str | None) -> None:
+async def _in_web_db(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     url = web_settings().resolved_database_url()
     await upgrade_to_head_async(MIGRATIONS, url)
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as s, s.begin():
-            await put_user(s, username, password, display_name=name, role="practice" if practice else "ics",
-                           practice=practice, icb=icb)
+            return await work(s)
     finally:
         await engine.dispose()
+
+
+async def _put(username: str, password: str, name: str, practice: str | None, icb: str | None) -> None:
+    await _in_web_db(lambda s: put_user(s, username, password, display_name=name,
+                                        role="practice" if practice else "ics", practice=practice, icb=icb))
 
 
 @app.command("add")
@@ -53,3 +60,17 @@ def add(
     asyncio.run(_put(login, secret, name or login, practice, icb))
     where = f"practice {practice.upper()}" if practice else f"ICB {str(icb).upper()}"
     console.print(f"User [bold]{login}[/] can sign in ({where})")
+
+
+@app.command("link")
+def link(
+    username: Annotated[str, typer.Argument(help="An existing user")],
+    identity: Annotated[str, typer.Argument(help="Their identity at the OIDC provider (QOF_OIDC_USER_CLAIM, "
+                                                 "default sub)")],
+) -> None:
+    """Let a user sign in through the OIDC provider as this identity (QOF_OIDC_USERS=linked)."""
+    login = username.strip().lower()
+    if not asyncio.run(_in_web_db(lambda s: link_user(s, login, identity.strip()))):
+        console.print(f"[red]no user {login}: add them first with `qof user add`[/]")
+        raise typer.Exit(2)
+    console.print(f"User [bold]{login}[/] signs in through the OIDC provider as {identity.strip()}")

@@ -1,5 +1,5 @@
 """Web app: factory and lifespan. Server-rendered pages for a practice's staff and ICS analysts over the other
-services' APIs, with local sign-in for the embedded stack."""
+services' APIs, with local sign-in for the embedded stack and an OIDC provider's in production."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.web.api import auth, ics, practice, records
+from services.web.api import auth, ics, oidc, practice, records
 from services.web.api.deps import Refused, SignInRequired, render
+from services.web.oidc_client import Provider
 from services.web.outbound import Platform, ServiceError
 from services.web.settings import WebSettings, web_settings
 from services.web.store.models import events
@@ -41,7 +42,7 @@ def create_app(settings: WebSettings | None = None, *,
         "recall, workload) and ICS analysts (ICB benchmarks, workload by provider).",
         tables=events,
         migrations_dir=HERE / "migrations",
-        routers=[auth.router, practice.router, records.router, ics.router],
+        routers=[auth.router, oidc.router, practice.router, records.router, ics.router],
         on_startup=lambda app: _started(app, cfg, transports),
         on_shutdown=_stopping,
     )
@@ -92,6 +93,7 @@ class PageHeaders:
 async def _started(app: FastAPI, settings: WebSettings, transports: Mapping[str, httpx.AsyncBaseTransport] | None
                    ) -> None:
     app.state.platform = Platform(settings, transports)
+    app.state.oidc = Provider(settings) if settings.oidc_configured else None
     if settings.demo_users and settings.is_development:
         await seed_demo_users(app, settings)
 
@@ -111,3 +113,6 @@ async def _stopping(app: FastAPI) -> None:
     platform: Platform | None = getattr(app.state, "platform", None)
     if platform is not None:
         await platform.close()
+    provider: Provider | None = getattr(app.state, "oidc", None)
+    if provider is not None:
+        await provider.close()

@@ -3,6 +3,8 @@ local users for the embedded stack and the OIDC provider used in production."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings, settings_for
@@ -29,6 +31,17 @@ class WebSettings(ServiceSettings):
     oidc_redirect_url: str = Field("", description="https://<web host>/login/oidc/callback")
     oidc_practice_claim: str = Field("ods", description="ID-token claim naming the user's practice ODS code")
     oidc_icb_claim: str = Field("icb", description="ID-token claim naming an ICS analyst's ICB")
+    oidc_provider_name: str = Field("your organisation", description="Shown as 'Sign in with <name>'")
+    oidc_scopes: str = "openid profile email"
+    oidc_users: Literal["linked", "claims"] = Field(
+        "linked", description="linked: a local user record whose OIDC identity is the token's user claim; "
+        "claims: the practice or ICB claim of the ID token decides")
+    oidc_user_claim: str = Field("sub", description="ID-token claim that identifies the user (sub or email)")
+    local_users: bool = Field(True, description="Sign-in with a local user name and password")
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def cookie_secure(self) -> bool:
@@ -41,6 +54,15 @@ class WebSettings(ServiceSettings):
             return
         if self.demo_users:
             raise RuntimeError("QOF_DEMO_USERS must be false outside development and test")
+        if not self.local_users and not self.oidc_configured:
+            raise RuntimeError("QOF_LOCAL_USERS=false needs QOF_OIDC_ISSUER: nobody could sign in")
+        if self.oidc_configured:
+            missing = [n for n in ("oidc_client_id", "oidc_redirect_url") if not getattr(self, n)]
+            if missing:
+                raise RuntimeError(f"QOF_OIDC_ISSUER is set but {', '.join('QOF_' + m.upper() for m in missing)} "
+                                   "is not")
+            if not (self.oidc_issuer.startswith("https://") and self.oidc_redirect_url.startswith("https://")):
+                raise RuntimeError("QOF_OIDC_ISSUER and QOF_OIDC_REDIRECT_URL must be https outside development")
 
 
 def web_settings(**overrides: object) -> WebSettings:

@@ -30,6 +30,8 @@ class User(Base):
     practice_ods: Mapped[str | None] = mapped_column(String(10))
     icb_ods: Mapped[str | None] = mapped_column(String(10))
     password_hash: Mapped[str] = mapped_column(String(300))
+    # The identity provider's value of QOF_OIDC_USER_CLAIM (its ``sub`` or e-mail) for this user, if linked.
+    oidc_identity: Mapped[str | None] = mapped_column(String(300), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -43,6 +45,19 @@ class Session(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OidcPending(Base):
+    """A sign-in sent to the identity provider and not yet back: its state (also in the browser's cookie),
+    nonce and PKCE verifier. Used once, then deleted."""
+
+    __tablename__ = "oidc_pending"
+
+    state: Mapped[str] = mapped_column(String(100), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    code_verifier: Mapped[str] = mapped_column(String(200))
+    next_url: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 events = event_tables(metadata)  # the web app publishes no events; the shape every service has
