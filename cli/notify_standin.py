@@ -10,6 +10,10 @@ is posted there with ``QOF_NOTIFY_CALLBACK_TOKEN`` as bearer token. Simulated ou
 ``0002``/``0003`` fail permanently/temporarily, as do the addresses ``perm-fail@simulator.notify`` and
 ``temp-fail@simulator.notify``; a phone number that is not a UK mobile is refused as Notify refuses it (400
 ``ValidationError``); everything else is delivered.
+
+Test-only control: ``POST /_standin/refuse`` with ``{"status": 429 | 500, "count": n}`` makes the next ``n``
+send requests answer as Notify does when rate-limited (429 ``RateLimitError``) or failing (500 ``Exception``),
+accepting nothing; ``/_standin/*`` is no part of Notify's API.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "body": "Dear ((name)), your annual review at ((practice)) is due in ((month)).",
     },
 }
+# Notify's documented error bodies for a rate-limited key and for its own failure.
+REFUSALS = {429: ("RateLimitError", "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds"),
+            500: ("Exception", "Internal server error")}
 PLACEHOLDER = re.compile(r"\(\(([^)]+)\)\)")
 UK_MOBILE = re.compile(r"^(?:\+?44|0)7\d{9}$")  # Notify refuses SMS to anything else (no international here)
 
@@ -70,6 +77,7 @@ def create_app() -> FastAPI:
     store: dict[str, dict[str, Any]] = {}
     templates = dict(TEMPLATES)
     pending: set[asyncio.Task[None]] = set()
+    refusing: list[int] = []  # statuses the next send requests answer with, one each
     app = FastAPI(title="GOV.UK Notify stand-in", docs_url=None, redoc_url=None)
 
     def authorised(request: Request) -> JSONResponse | None:
@@ -100,6 +108,9 @@ def create_app() -> FastAPI:
     async def send(request: Request, kind: str) -> JSONResponse:
         if (denied := authorised(request)) is not None:
             return denied
+        if refusing:
+            code = refusing.pop(0)
+            return _error(code, *REFUSALS[code])
         data = await request.json()
         tpl = templates.get(str(data.get("template_id")))
         if tpl is None or tpl["type"] != kind:
@@ -188,6 +199,16 @@ def create_app() -> FastAPI:
         kind = request.query_params.get("type")
         return JSONResponse({"templates": [template_view(t) for t, v in templates.items()
                                            if not kind or v["type"] == kind]})
+
+    @app.post("/_standin/refuse")
+    async def refuse(request: Request) -> JSONResponse:
+        """Test-only: the next ``count`` send requests are refused with ``status`` (429 or 500)."""
+        data = await request.json()
+        code, count = data.get("status"), data.get("count", 1)
+        if code not in REFUSALS or not isinstance(count, int) or count < 0:
+            return _error(400, "ValidationError", "status must be 429 or 500 and count a whole number")
+        refusing[:] = [code] * count
+        return JSONResponse({"refusing": len(refusing)})
 
     @app.get("/_standin/log")
     async def read_log() -> JSONResponse:

@@ -9,10 +9,14 @@ Publishes ``recall.sent`` (with the SNOMED invitation codes the campaign records
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.recall.store.models import Gap, Invitation, RecallPatient
+from services.recall.domain.planner import ruleset_year_start
+from services.recall.store.models import Campaign, Gap, Invitation, RecallPatient
+from services.recall.store.planning import open_gaps
 from shared.db import upsert, utcnow
 from shared.events.consumer import Handler
 from shared.events.envelope import Envelope
@@ -38,7 +42,7 @@ async def on_patient(session: AsyncSession, _env: Envelope, payload: EventPayloa
     }
     await upsert(session, RecallPatient.__table__, [row], ("practice_ods", "patient_id"))  # type: ignore[arg-type]
     if payload.died_on or payload.deregistered_on:
-        await stop_planned(session, payload.practice_ods, payload.patient_id, None, "deceased or deregistered")
+        await stop_planned(session, payload.practice_ods, payload.patient_id, "deceased or deregistered")
 
 
 async def on_gap(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
@@ -54,25 +58,29 @@ async def on_gap(session: AsyncSession, _env: Envelope, payload: EventPayload) -
         "invitations_this_year": payload.invitations_this_year,
         "changed_at": utcnow(),
     }
-    await upsert(session, Gap.__table__, [row], ("practice_ods", "patient_id", "indicator_id"))  # type: ignore[arg-type]
-    if not payload.open:
-        still_open = await session.scalar(
-            select(Gap.indicator_id).where(
-                Gap.practice_ods == payload.practice_ods, Gap.patient_id == payload.patient_id, Gap.open.is_(True),
-                Gap.register_id.is_not(None),  # gaps on no register (e.g. BP002) are not what recall invites for
-            )
-        )
+    await upsert(session, Gap.__table__, [row],  # type: ignore[arg-type]
+                 ("practice_ods", "patient_id", "indicator_id", "ruleset"))
+    year = ruleset_year_start(payload.ruleset)
+    if not payload.open and year is not None:
+        still_open = await session.scalar(select(Gap.indicator_id).where(
+            open_gaps(payload.practice_ods, year), Gap.patient_id == payload.patient_id))
         if still_open is None:
-            await stop_planned(session, payload.practice_ods, payload.patient_id, None, "review coded: gap closed")
+            await stop_planned(session, payload.practice_ods, payload.patient_id, "review coded: gap closed", year)
 
 
-async def stop_planned(session: AsyncSession, practice: str, patient_id: str, _stage: int | None, reason: str) -> None:
+async def stop_planned(
+    session: AsyncSession, practice: str, patient_id: str, reason: str, year: date | None = None
+) -> None:
+    """Stop the patient's planned invitations: of every campaign, or of the campaigns of the QOF year ``year``
+    (a gap of one year closing says nothing of another year's reviews)."""
+    of_year = [Invitation.campaign_id.in_(select(Campaign.id).where(Campaign.year_start == year))] if year else []
     await session.execute(
         update(Invitation)
         .where(
             Invitation.practice_ods == practice,
             Invitation.patient_id == patient_id,
             Invitation.status == "planned",
+            *of_year,
         )
         .values(status="stopped", reason=reason, updated_at=utcnow())
     )

@@ -76,8 +76,10 @@ def registered(pid: str, born: date, practice: str = PRACTICE) -> PatientRegiste
                              registered_on=date(2010, 1, 1))
 
 
-def gap(pid: str, indicator: str, register: str, *, open_: bool = True) -> PatientGapChanged:
-    return PatientGapChanged(practice_ods=PRACTICE, patient_id=pid, indicator_id=indicator, ruleset="qof-2026-27",
+def gap(pid: str, indicator: str, register: str, *, open_: bool = True, ruleset: str = "qof-2026-27"
+        ) -> PatientGapChanged:
+    """A gap of 2026/27 (the year of the ``clock`` fixture) unless ``ruleset`` names another year."""
+    return PatientGapChanged(practice_ods=PRACTICE, patient_id=pid, indicator_id=indicator, ruleset=ruleset,
                              open=open_, register_id=register)
 
 
@@ -102,6 +104,10 @@ class StandIn:
     def log(self) -> list[dict[str, str]]:
         """What the stand-in accepted since the last :meth:`forget`, oldest first."""
         return httpx.get(f"{self.url}/_standin/log").json()[self.mark :]  # type: ignore[no-any-return]
+
+    def refuse(self, status: int, count: int) -> None:
+        """The next ``count`` send requests are refused with ``status`` (Notify rate-limited or failing)."""
+        httpx.post(f"{self.url}/_standin/refuse", json={"status": status, "count": count}).raise_for_status()
 
     def forget(self) -> StandIn:
         """Start the log afresh (one stand-in serves the session: its start is what costs)."""
@@ -198,3 +204,10 @@ async def sent_events(client: httpx.AsyncClient) -> list[dict[str, object]]:
 def campaign(**kw: object) -> dict[str, object]:
     return {"name": "Diabetes 2026-27", "strategy": "asap", "templates": TEMPLATES,
             "invite_codes": {"DM_REG": DM_INVITE}, **kw}
+
+
+async def run(client: httpx.AsyncClient, h: dict[str, str], cid: str, stage: int = 1) -> dict[str, object]:
+    """A send run, waited for: what it did."""
+    r = await client.post(f"{URL}/campaigns/{cid}/runs", params={"stage": stage, "wait": "true"}, headers=h)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]

@@ -11,13 +11,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 
 from cli.services import ROOT
 from services.recall.app import create_app
+from services.recall.domain.planner import ruleset_of
 from services.recall.settings import RecallSettings, recall_settings
 from shared.broker import free_port, port_open
 from shared.identifiers import synthetic_nhs_number
@@ -33,8 +34,10 @@ async def prepare(cfg: RecallSettings, h: dict[str, str], ids: list[str]) -> dic
     app = create_app(cfg)
     async with running(app) as client:
         client.app = app  # type: ignore[attr-defined]
+        # The processes read the real clock: the gaps are of the QOF year it is in, whatever the date.
+        this_year = ruleset_of(datetime.now(UTC).date())
         await feed(client, *[e for pid in ids for e in (registered(pid, date(1955, 6, 1)),
-                                                        gap(pid, "DM020", "DM_REG"))])
+                                                        gap(pid, "DM020", "DM_REG", ruleset=this_year))])
         clinics = {"clinics": [{"name": "dm", "registers": ["DM_REG"], "capacity": {m: N for m in range(1, 13)}}]}
         await client.put(f"/v1/practices/{PRACTICE}/recall/clinics", json=clinics, headers=h)
         r = await client.post(f"/v1/practices/{PRACTICE}/recall/campaigns", headers=h, json={

@@ -38,7 +38,7 @@ async def put_patient(ods: str, patient_id: str, body: PatientRecallIn, rt: Runt
         if r.rowcount == 0:  # type: ignore[attr-defined]
             raise not_found("Patient")
         if body.opted_out or body.booked_on or body.cohort:
-            await stop_planned(s, ods.upper(), patient_id, None,
+            await stop_planned(s, ods.upper(), patient_id,
                                "opted out" if body.opted_out else "booked" if body.booked_on else "own cohort")
         await audit(s, audit_log, principal, "recall.patient", patient_id, practice=ods)
     return {"patient_id": patient_id}

@@ -12,7 +12,7 @@ from services.recall.api.deps import Now, RecallReader
 from services.recall.domain.planner import qof_year_start
 from services.recall.runner import deps_of
 from services.recall.store.models import Campaign, Gap, Invitation, RecallPatient, audit_log
-from services.recall.store.planning import excluded
+from services.recall.store.planning import excluded, open_gaps
 from shared.audit import audit
 from shared.problems import invalid
 from shared.service import RuntimeDep
@@ -61,8 +61,7 @@ async def lists(ods: str, name: ListName, rt: RuntimeDep, _p: RecallReader, now:
             Campaign.practice_ods == ods.upper(), Campaign.year_start == target)))
         sent = list(await s.execute(select(Invitation.patient_id, Invitation.stage).where(
             Invitation.campaign_id.in_(camp_ids), Invitation.status.in_(("sent", "delivered")))))
-        open_ = set(await s.scalars(select(Gap.patient_id).where(
-            Gap.practice_ods == ods.upper(), Gap.open.is_(True), Gap.register_id.is_not(None))))
+        open_ = set(await s.scalars(select(Gap.patient_id).where(open_gaps(ods.upper(), target))))
         gone = {p.patient_id for p in await s.scalars(select(RecallPatient).where(
             RecallPatient.practice_ods == ods.upper(), RecallPatient.patient_id.in_({pid for pid, _ in sent})))
             if excluded(p, now.date()) in ("deceased", "deregistered")}
@@ -87,8 +86,7 @@ async def responses(ods: str, rt: RuntimeDep, _p: RecallReader, now: Now) -> dic
             .join(Campaign, Campaign.id == Invitation.campaign_id)
             .where(Campaign.practice_ods == ods.upper(), Campaign.year_start == year,
                    Invitation.status.in_(("sent", "delivered", "failed")))))
-        open_ = set(await s.scalars(select(Gap.patient_id).where(
-            Gap.practice_ods == ods.upper(), Gap.open.is_(True), Gap.register_id.is_not(None))))
+        open_ = set(await s.scalars(select(Gap.patient_id).where(open_gaps(ods.upper(), year))))
         booked = set(await s.scalars(select(RecallPatient.patient_id).where(
             RecallPatient.practice_ods == ods.upper(), RecallPatient.booked_on.is_not(None))))
     tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])

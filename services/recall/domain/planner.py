@@ -9,6 +9,7 @@ no month are listed as ``unplanned`` with the reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -66,6 +67,18 @@ class Plan:
 
 def qof_year_start(day: date) -> date:
     return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+def ruleset_of(day: date) -> str:
+    """The rule set id of the QOF year containing ``day`` (``qof-2026-27``), as gap events name it."""
+    start = qof_year_start(day).year
+    return f"qof-{start}-{str(start + 1)[2:]}"
+
+
+def ruleset_year_start(ruleset: str) -> date | None:
+    """The first day of the QOF year a rule set id names (``qof-2026-27`` -> 1 April 2026), None if none."""
+    m = re.fullmatch(r"qof-(\d{4})-\d{2}", ruleset)
+    return date(int(m[1]), 4, 1) if m else None
 
 
 def year_months(year_start: date) -> list[date]:

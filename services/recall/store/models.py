@@ -48,7 +48,7 @@ class Gap(Base):
     practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     indicator_id: Mapped[str] = mapped_column(String(20), primary_key=True)
-    ruleset: Mapped[str] = mapped_column(String(40))
+    ruleset: Mapped[str] = mapped_column(String(40), primary_key=True)  # a gap is of one QOF year
     register_id: Mapped[str | None] = mapped_column(String(20))
     open: Mapped[bool] = mapped_column(Boolean)
     action: Mapped[str | None] = mapped_column(String(200))

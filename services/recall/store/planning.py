@@ -6,10 +6,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.recall.domain.planner import Candidate, Clinic, Plan, Strategy, plan
+from services.recall.domain.planner import Candidate, Clinic, Plan, Strategy, plan, ruleset_of
 from services.recall.store.models import Campaign, ClinicConfig, Gap, Invitation, RecallPatient
 from shared.db import new_id, utcnow
 
@@ -24,6 +24,13 @@ async def clinics_of(session: AsyncSession, practice: str) -> list[Clinic]:
     return [
         Clinic(r.name, frozenset(r.registers), {int(m): int(n) for m, n in r.capacity.items()}) for r in rows
     ]
+
+
+def open_gaps(practice: str, day: date) -> ColumnElement[bool]:
+    """Open gaps on a register of the QOF year containing ``day``: the gaps recall invites for. Indicators
+    publish gaps of other years too (a closed year's, a year still to come): those never produce invitations."""
+    return and_(Gap.practice_ods == practice, Gap.ruleset == ruleset_of(day), Gap.open.is_(True),
+                Gap.register_id.is_not(None))  # gaps on no register (e.g. BP002) are not what recall invites for
 
 
 def excluded(p: RecallPatient, today: date) -> str | None:
@@ -41,9 +48,7 @@ async def candidates(
 ) -> list[Candidate]:
     """Patients with at least one open gap on a register, who may be messaged, with their £ worth."""
     gaps = await session.execute(
-        select(Gap.patient_id, Gap.register_id, Gap.indicator_id).where(
-            Gap.practice_ods == practice, Gap.open.is_(True), Gap.register_id.is_not(None)
-        )
+        select(Gap.patient_id, Gap.register_id, Gap.indicator_id).where(open_gaps(practice, today))
     )
     regs: dict[str, set[str]] = defaultdict(set)
     worth: dict[str, float] = defaultdict(float)

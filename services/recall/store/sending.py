@@ -14,16 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.recall.domain.channels import Channel, Contact, choose, fallback, sms_allowed, sms_fragments
 from services.recall.domain.lifecycle import Progress, next_stage
+from services.recall.domain.planner import qof_year_start
 from services.recall.domain.ratelimit import TokenBucket
 from services.recall.outbound import Notify, NotifyError, Person, Registers
 from services.recall.settings import RecallSettings
 from services.recall.store.models import Campaign, Gap, Invitation, RecallPatient, events
-from services.recall.store.planning import excluded
+from services.recall.store.planning import excluded, open_gaps
 from shared.db import new_id, utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import InviteCode, RecallSent
@@ -134,8 +135,7 @@ async def states(s: AsyncSession, practice: str, patient_ids: list[str], today: 
         part = patient_ids[i : i + 500]
         open_: dict[str, set[str]] = {}
         for pid, reg in await s.execute(select(Gap.patient_id, Gap.register_id).where(
-                Gap.practice_ods == practice, Gap.patient_id.in_(part), Gap.open.is_(True),
-                Gap.register_id.is_not(None))):
+                open_gaps(practice, today), Gap.patient_id.in_(part))):
             open_.setdefault(pid, set()).add(str(reg))
         for p in await s.scalars(select(RecallPatient).where(
                 RecallPatient.practice_ods == practice, RecallPatient.patient_id.in_(part))):
@@ -171,26 +171,39 @@ async def second_invitations(s: AsyncSession, campaign: Campaign, now: datetime)
     return rows
 
 
+# (value, patient) of the last invitation a run looked at. A patient has at most one planned invitation per
+# stage, so the pair orders them; a fallback letter planned during a run comes after its patient: the next run.
+Cursor = tuple[float, str]
+
+
 async def due(
-    s: AsyncSession, campaign: Campaign, stage: int, now: datetime
+    s: AsyncSession, campaign: Campaign, stage: int, now: datetime, limit: int | None = None,
+    after: Cursor | None = None,
 ) -> tuple[list[Invitation], list[Invitation]]:
-    """The invitations of ``stage`` due now, highest value first, at most the campaign's run cap: those that may
-    go, and those that may not (their ``status`` and ``reason`` set, not yet flushed). Second invitations that
-    have become due are added to the session: a run commits them, a preview does not."""
-    if stage == 2:
+    """The invitations of ``stage`` due now, highest value first, at most ``limit`` (the campaign's run cap)
+    of them, after ``after`` in that order: those that may go, and those that may not (their ``status`` and
+    ``reason`` set, not yet flushed). Second invitations that have become due are added to the session on the
+    first page: a run commits them, a preview does not."""
+    if stage == 2 and after is None:
         s.add_all(await second_invitations(s, campaign, now))
         await s.flush()
+    later = [] if after is None else [or_(
+        Invitation.value < after[0], and_(Invitation.value == after[0], Invitation.patient_id > after[1]))]
     rows = list(await s.scalars(
         select(Invitation).where(
             Invitation.campaign_id == campaign.id, Invitation.stage == stage, Invitation.status == "planned",
-            Invitation.send_month <= month_of(now))
-        .order_by(Invitation.value.desc(), Invitation.patient_id).limit(campaign.run_cap)))
+            Invitation.send_month <= month_of(now), *later)
+        .order_by(Invitation.value.desc(), Invitation.patient_id)
+        .limit(campaign.run_cap if limit is None else limit)))
     state = await states(s, campaign.practice_ods, sorted({i.patient_id for i in rows}), now.date())
+    year_over = campaign.year_start != qof_year_start(now.date())
     go, held = [], []
     for inv in rows:
         st = state.get(inv.patient_id, UNKNOWN)
         if st.excluded:
             inv.status, inv.reason = "skipped", st.excluded
+        elif year_over:
+            inv.status, inv.reason = "stopped", "the campaign's QOF year has ended"
         elif st.booked:
             inv.status, inv.reason = "stopped", "booked"
         elif not st.open_registers & set(inv.registers):
@@ -227,24 +240,36 @@ def recipient(person: Person, channel: Channel) -> str:
 
 
 async def run(rt: Runtime, deps: Deps, campaign_id: str, stage: int, now: datetime) -> RunResult:
+    """Send until the run cap of messages Notify accepted is reached or nothing is left: invitations skipped,
+    stopped or deferred (SMS outside the hours) are not messages and leave the cap to the next ones. A run
+    that meets Notify's rate limit or an outage stops there; the next run carries on."""
     result = RunResult(stage)
     async with rt.sessions() as s:
         campaign = await s.get(Campaign, campaign_id)
         assert campaign is not None
         s.expunge(campaign)
     result.recovered = await recover(rt, deps, campaign, now)
-    async with rt.sessions() as s, s.begin():
-        sendable, held = await due(s, campaign, stage, now)
-        for inv in held:
-            if inv.status == "skipped":
-                result.skipped[inv.reason or ""] += 1
-            else:
-                result.stopped += 1
-        await s.flush()
-        s.expunge_all()
-    people = await deps.registers.by_id(campaign.practice_ods, sorted({i.patient_id for i in sendable}))
-    for i in range(0, len(sendable), BATCH):
-        await _send_batch(rt, deps, campaign, sendable[i : i + BATCH], people, result)
+    after: Cursor | None = None
+    while (room := campaign.run_cap - result.sent) > 0 and not result.retry_later:
+        async with rt.sessions() as s, s.begin():
+            sendable, held = await due(s, campaign, stage, now, limit=room, after=after)
+            for inv in held:
+                if inv.status == "skipped":
+                    result.skipped[inv.reason or ""] += 1
+                else:
+                    result.stopped += 1
+            await s.flush()
+            s.expunge_all()
+        looked = sendable + held
+        if not looked:
+            break
+        last = max(looked, key=lambda i: (-i.value, i.patient_id))
+        after = (last.value, last.patient_id)
+        people = await deps.registers.by_id(campaign.practice_ods, sorted({i.patient_id for i in sendable}))
+        for i in range(0, len(sendable), BATCH):
+            await _send_batch(rt, deps, campaign, sendable[i : i + BATCH], people, result)
+            if result.retry_later:  # Notify asked us to slow down, or is down: back off until the next run
+                break
     return result
 
 
@@ -275,15 +300,22 @@ async def _send_batch(
 
     Outcome = tuple[Invitation, tuple[str, str] | None, tuple[str, str] | None]
 
+    busy = asyncio.Event()  # set at Notify's first 429 or 5xx: the batch's other messages are not tried
+
     async def one(inv: Invitation, channel: Channel, person: Person) -> Outcome:
         await deps.bucket.take()
+        if busy.is_set():
+            return inv, None, ("unsent", "")
         try:
             sent = await deps.notify.send(channel, recipient(person, channel), campaign.templates[channel],
                                           personalisation(person, inv, channel), inv.reference)
             return inv, sent, None
         except NotifyError as exc:
             # Notify's 429 (rate limit) and 5xx are worth another try; anything else is this message's failure.
-            return inv, None, ("retry" if exc.status == 429 or exc.status >= 500 else "failed", exc.message[:200])
+            if exc.status == 429 or exc.status >= 500:
+                busy.set()
+                return inv, None, ("retry", exc.message[:200])
+            return inv, None, ("failed", exc.message[:200])
 
     sem = asyncio.Semaphore(WORKERS)
 
@@ -300,6 +332,9 @@ async def _send_batch(
             channel, _person = by_id[inv.id]
             if sent is None and error is not None and error[0] == "retry":
                 result.retry_later += 1  # left claimed: the next run asks Notify whether it arrived
+                continue
+            if sent is None and error is not None and error[0] == "unsent":
+                row.status = "planned"  # Notify was never asked: the next run sends it
                 continue
             if sent is None:
                 row.status, row.reason = "failed", error[1] if error else None
