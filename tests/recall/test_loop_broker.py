@@ -118,7 +118,7 @@ async def test_gap_to_pca_through_the_broker(
 
         async def bea_closed() -> bool:
             async with rec.state.runtime.sessions() as s:
-                g = await s.get(Gap, (practice, bea, "HYP010"))
+                g = await s.get(Gap, (practice, bea, "HYP010", "qof-2026-27"))
             return g is not None and not g.open
         await until(bea_closed, "Bea's closed gap reaching recall")
 
