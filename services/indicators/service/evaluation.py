@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -348,9 +348,13 @@ async def publish_aggregates(
         key = (r.ruleset.id, r.indicator.id)
         before = stored.get(key)
         row = {"practice_ods": practice, "ruleset_id": key[0], "indicator_id": key[1], **state}
-        moved = before is None or any(getattr(before, k) != v for k, v in state.items() if k != "achievement_date")
+        standing: Literal["confirmed", "provisional"] = "provisional" if r.standing == "provisional" else "confirmed"
+        # a release that only turns a lower bound into a confirmed figure (or back) is announced too
+        moved = before is None or before.standing != standing or any(
+            getattr(before, k) != v for k, v in state.items() if k != "achievement_date")
         if moved or full:
             snaps.append({**row, "month": day.strftime("%Y-%m")})
+        row["standing"] = standing
         if not moved and before is not None and before.achievement_date == day:
             continue
         changed.append(row)
@@ -369,7 +373,7 @@ async def publish_aggregates(
                     points=state["points"],
                     max_points=r.score.max_points,
                     pounds=state["pounds"],
-                    standing="provisional" if r.standing == "provisional" else "confirmed",
+                    standing=standing,
                     missing_clusters=list(r.missing_clusters),
                 )
             )

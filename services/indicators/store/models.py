@@ -128,6 +128,8 @@ class IndicatorState(Base):
     achievement_pct: Mapped[float | None] = mapped_column(Float)
     points: Mapped[float] = mapped_column(Float)
     pounds: Mapped[float | None] = mapped_column(Float)
+    # confirmed | provisional, as last published (null: stored before the standing was kept)
+    standing: Mapped[str | None] = mapped_column(String(20), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -8,13 +8,20 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.indicators.service.kernel import Kernel
 from shared.events.schemas import IndicatorUpdated
 from shared.testing import bearer
+from tests.codelists.test_release_api import all_clusters, upload
+from tests.codelists.test_release_import import HEADER, code
 from tests.indicators.service.helpers import (
+    DM,
+    HBA1C,
     PRACTICE,
+    TODAY,
     deliver,
     diabetic,
     indicators_app,
@@ -22,6 +29,7 @@ from tests.indicators.service.helpers import (
     outbox,
     recorded,
     registered,
+    settings,
 )
 
 BASE = f"/v1/practices/{PRACTICE}"
@@ -123,3 +131,32 @@ def test_indicator_updated_v1_without_the_standing_still_reads() -> None:
            "achievement_pct": 50.0, "points": 10.0, "max_points": 17.0, "pounds": 2000.0}
     e = IndicatorUpdated.model_validate(old)
     assert (e.standing, e.missing_clusters, e.schema_uri()) == (None, [], "urn:qof-platform:event:indicator.updated:v1")
+
+
+async def test_a_release_that_only_confirms_a_figure_announces_it(sqlite_url: str, tmp_path: Path) -> None:
+    """A release carrying CHD005's PCA clusters (test-only codes no patient has) leaves its counts as they were
+    and turns the lower bound into a confirmed figure: ``indicator.updated`` says so, though no count moved."""
+    kernel = Kernel(today=lambda: TODAY)  # a release switches the kernel it is applied to: not the shared one
+    async with indicators_app(sqlite_url, compiled=kernel, data_dir=tmp_path / "var") as (app, client, headers):
+        await chd_and_diabetes(app)
+        published = [e for e in await outbox(app, "indicator.updated") if e["indicator_id"] == "CHD005"]
+        before = published[-1]
+        assert before["standing"] == "provisional"
+        real = {"CHD_COD": [CHD], "ANTIPLAT_COD": [ASPIRIN], "DM_COD": [DM], "IFCCHBAM_COD": [HBA1C]}
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter="\t", lineterminator="\n")
+        w.writerow(HEADER)
+        for i, name in enumerate(all_clusters(), start=1):
+            refset = code(900000 + i)
+            for c in [code(10 * i + 1), *real.get(name, [])]:
+                w.writerow([name, f"{name} TEST ONLY", c, "TEST ONLY concept", refset, "QOF TEST"])
+        admin = bearer(settings(sqlite_url), scopes=["admin"])
+        r = await client.post("/v1/codelists/releases", headers=admin, **upload(buf.getvalue().encode(), "t1"))
+        assert r.status_code == 200, r.text
+        assert (await client.post("/v1/codelists/releases/t1/apply", headers=admin)).status_code == 200
+        after = [e for e in await outbox(app, "indicator.updated") if e["indicator_id"] == "CHD005"][len(published):]
+        assert [(e["standing"], e["missing_clusters"]) for e in after] == [("confirmed", [])]
+        counts = ("register_size", "denominator", "numerator", "pcas", "points")
+        assert [after[0][k] for k in counts] == [before[k] for k in counts]
+        body = (await client.get(f"{BASE}/indicators/CHD005", headers=headers)).json()
+        assert (body["standing"], body["numerator"]) == ("confirmed", 1)
