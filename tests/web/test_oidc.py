@@ -219,3 +219,13 @@ def test_production_refuses_a_sign_in_nobody_could_use_or_one_over_plain_http() 
                      oidc_redirect_url="https://qof.example/login/oidc/callback").check_production_safety()
     web_settings(**base, oidc_issuer="https://idp.example", oidc_client_id="c", local_users=False,
                  oidc_redirect_url="https://qof.example/login/oidc/callback").check_production_safety()
+
+
+async def test_a_sign_in_the_provider_declined_says_so(flow: Flow) -> None:
+    flow.provider.claims = {"sub": "user-1", "ods": "A81001"}
+    back = await to_provider(flow)
+    state = parse_qs(urlsplit(back).query)["state"][0]
+    r = await flow.browser.get("/login/oidc/callback", params={"state": state, "error": "access_denied",
+                                                               "error_description": "The user cancelled"})
+    assert r.status_code == 403 and f"{PROVIDER_NAME} did not sign you in (access_denied: The user cancelled)" in r.text
+    assert await signed_in_sessions(flow.app) == 0
