@@ -171,7 +171,8 @@ REGISTERS: dict[str, Example | list[Example]] = {
     "GET /v1/practices/{ods}/registers/{register_id}/patients": Example(
         200, "pm.expect(body.register_id).to.eql('DM_REG');\n"
              "pm.expect(body.items.map((p) => p.patient_id)).to.include(pm.collectionVariables.get('patientId'));",
-        path={"register_id": "DM_REG"}, query={"limit": "50"}),
+        # The whole register in one page: the patient made above is found among the demo practice's too.
+        path={"register_id": "DM_REG"}, query={"limit": "5000"}),
     "POST /v1/practices/{ods}/registers/refresh": Example(200, "pm.expect(body.changes).to.be.a('number');"),
     "GET /v1/practices/{ods}/quality": Example(200, "pm.expect(body.practice).to.eql(pm.variables.get('practice'));"),
 }
