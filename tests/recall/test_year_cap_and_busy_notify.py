@@ -49,6 +49,9 @@ async def test_run_cap_counts_messages_sent_not_skipped_or_deferred(loop, clock:
     body = campaign(run_cap=2, values={"DM036": 50.0, "DM034": 30.0, "DM020": 1.0})
     c = (await client.post(f"{URL}/campaigns", json=body, headers=h)).json()
     # worth most: pids[4] (no contact details: skipped), then pids[0] (SMS: deferred); two messages still go
+    pre = (await client.get(f"{URL}/campaigns/{c['id']}/preview", headers=h)).json()
+    assert pre["invitations"] == 2 and pre["channels"] == {"none": 1, "sms": 1, "email": 1, "letter": 1}
+    assert pre["sms_fragments"] == 0  # the SMS waits for the hours: nothing to pay for in this run
     r = await run(client, h, c["id"])
     assert r["skipped"] == {"no usable channel": 1} and r["deferred_sms"] == 1
     assert r["sent"] == 2 and patients(standin.log()) == sorted([pids[1], pids[2]])

@@ -12,7 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.recall.domain.channels import sms_allowed, sms_fragments
 from services.recall.store.models import Campaign, Invitation, events
-from services.recall.store.sending import UNKNOWN, Deps, channel_for, due, personalisation, sent_event, states
+from services.recall.store.sending import (
+    UNKNOWN,
+    Cursor,
+    Deps,
+    channel_for,
+    cursor_after,
+    due,
+    personalisation,
+    sent_event,
+    states,
+)
 from shared.events.outbox import enqueue
 from shared.service import Runtime
 
@@ -24,33 +34,44 @@ def render(body: str, values: dict[str, str]) -> str:
 
 
 async def preview(rt: Runtime, deps: Deps, c: Campaign, stage: int, now: datetime) -> dict[str, Any]:
-    async with rt.sessions() as s:  # never committed: the second invitations it finds due are not written
-        due_now, _held = await due(s, c, stage, now)
-        s.expunge_all()
-        await s.rollback()
-    people = await deps.registers.by_id(c.practice_ods, sorted({i.patient_id for i in due_now}))
+    """What the run would do now, page by page as the run goes: up to the run cap of messages, past the
+    invitations that would be skipped (no usable channel) or deferred (SMS outside the hours)."""
+    sms_now = sms_allowed(now, deps.settings.sms_start, deps.settings.sms_end)
     sms_body = ""
     if "sms" in c.templates:
         t = await deps.notify.template(c.templates["sms"])
         sms_body = str((t or {}).get("body", ""))
     channels: Counter[str] = Counter()
     fragments = 0
-    for inv in due_now:
-        person = people.get(inv.patient_id)
-        ch = channel_for(inv, person, c)
-        channels[ch or "none"] += 1
-        if ch == "sms" and person is not None:
-            fragments += sms_fragments(render(sms_body, personalisation(person, inv, "sms")))
+    going: list[str] = []
+    after: Cursor | None = None
+    async with rt.sessions() as s:  # never committed: the second invitations it finds due are not written
+        while (room := c.run_cap - len(going)) > 0:
+            due_now, held = await due(s, c, stage, now, limit=room, after=after)
+            if not due_now + held:
+                break
+            after = cursor_after(due_now + held)
+            people = await deps.registers.by_id(c.practice_ods, sorted({i.patient_id for i in due_now}))
+            for inv in due_now:
+                person = people.get(inv.patient_id)
+                ch = channel_for(inv, person, c)
+                channels[ch or "none"] += 1
+                if person is None or ch is None or (ch == "sms" and not sms_now):
+                    continue
+                going.append(inv.patient_id)
+                if ch == "sms":
+                    fragments += sms_fragments(render(sms_body, personalisation(person, inv, "sms")))
+        await s.rollback()
     return {
         "campaign_id": c.id,
         "year": f"{c.year_start.year}-{str(c.year_start.year + 1)[2:]}",
         "stage": stage,
-        "invitations": len(due_now),
+        "invitations": len(going),
         "channels": dict(channels),
         "sms_fragments": fragments,
         "sms_cost_pence": round(fragments * deps.settings.sms_fragment_pence, 2),
-        "sms_allowed_now": sms_allowed(now, deps.settings.sms_start, deps.settings.sms_end),
-        "moves_into_pca": sorted(i.patient_id for i in due_now) if stage == 2 else [],
+        "sms_allowed_now": sms_now,
+        "moves_into_pca": sorted(going) if stage == 2 else [],
         "pca_note": "A second invitation at least 7 days after the first allows the 'no response to two "
         "invitations' PCA" + (" once its invitation code is recorded" if c.code_at == "after" else ""),
     }

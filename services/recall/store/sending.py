@@ -176,6 +176,11 @@ async def second_invitations(s: AsyncSession, campaign: Campaign, now: datetime)
 Cursor = tuple[float, str]
 
 
+def cursor_after(rows: list[Invitation]) -> Cursor:
+    last = max(rows, key=lambda i: (-i.value, i.patient_id))
+    return last.value, last.patient_id
+
+
 async def due(
     s: AsyncSession, campaign: Campaign, stage: int, now: datetime, limit: int | None = None,
     after: Cursor | None = None,
@@ -263,8 +268,7 @@ async def run(rt: Runtime, deps: Deps, campaign_id: str, stage: int, now: dateti
         looked = sendable + held
         if not looked:
             break
-        last = max(looked, key=lambda i: (-i.value, i.patient_id))
-        after = (last.value, last.patient_id)
+        after = cursor_after(looked)
         people = await deps.registers.by_id(campaign.practice_ods, sorted({i.patient_id for i in sendable}))
         for i in range(0, len(sendable), BATCH):
             await _send_batch(rt, deps, campaign, sendable[i : i + BATCH], people, result)
