@@ -218,7 +218,9 @@ INDICATORS: dict[str, Example | list[Example]] = {
     "GET /v1/practices/{ods}/recompute/{job_id}": Example(
         200, "pm.expect(body.id).to.eql(pm.collectionVariables.get('recomputeJobId'));",
         path={"job_id": "{{recomputeJobId}}"}),
-    "GET /v1/practices/{ods}/export/publication.csv": Example(200, content_type("text/csv"), json_body=False),
+    "GET /v1/practices/{ods}/export/publication.csv": Example(
+        200, content_type("text/csv") + "\npm.expect(body.split('\\n')[0]).to.eql("
+        "'PRACTICE_CODE,INDICATOR_CODE,MEASURE,VALUE,STANDING,MISSING_CLUSTERS');", json_body=False),
     "GET /v1/practices/{ods}/indicators/{indicator_id}/measure-report": Example(
         200, "pm.expect(body.resourceType).to.eql('MeasureReport');\n"
              "pm.expect(body.extension[0].extension[0].url).to.eql('standing');", path={"indicator_id": "DM020"}),
@@ -231,7 +233,8 @@ INDICATORS: dict[str, Example | list[Example]] = {
     "GET /v1/rulesets/{ruleset_id}": Example(
         200, "pm.expect(body.id).to.eql('qof-2026-27');", path={"ruleset_id": "qof-2026-27"}),
     "GET /v1/icbs/{icb}/benchmarks": Example(
-        200, "", query={"indicator": "DM020"}, token="icbToken"),
+        200, "pm.expect(body.standing).to.be.oneOf(['confirmed', 'provisional', 'incomplete']);",
+        query={"indicator": "DM020"}, token="icbToken"),
     "GET /v1/icbs/{icb}/benchmarks/indicators": Example(
         200, "pm.expect(body.indicators.map((i) => i.indicator_id)).to.include('DM020');\n"
              "body.indicators.forEach((i) => i.rows.forEach((r) => pm.expect(r).to.not.have.property('patient_id')));",
