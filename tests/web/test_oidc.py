@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,20 +62,32 @@ async def registers(tmp_path: Path) -> AsyncIterator[FastAPI]:
         yield app
 
 
-def web_app(tmp_path: Path, provider: StandIn, registers: FastAPI, **extra: Any) -> FastAPI:
-    cfg = web_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'web.db'}", environment="test",
+def web_app(url: str, provider: StandIn, registers: FastAPI, **extra: Any) -> FastAPI:
+    provider.claims, provider.nonce, provider.signing_key = {}, None, None
+    cfg = web_settings(database_url=url, environment="test",
                        demo_users=False, oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID,
                        oidc_client_secret=CLIENT_SECRET, oidc_redirect_url=f"{WEB}/login/oidc/callback",
                        oidc_provider_name=PROVIDER_NAME, **extra)
     return create_app(cfg, transports={"registers": httpx.ASGITransport(app=registers)})
 
 
+@asynccontextmanager
+async def claims_mode(url: str, provider: StandIn, registers: FastAPI) -> AsyncIterator[Flow]:
+    app = web_app(url, provider, registers, oidc_users="claims")
+    async with running(app) as browser:
+        yield Flow(app, browser, provider)
+
+
 @pytest.fixture
 async def flow(tmp_path: Path, stand_in: StandIn, registers: FastAPI) -> AsyncIterator[Flow]:
-    stand_in.claims, stand_in.nonce, stand_in.signing_key = {}, None, None
-    app = web_app(tmp_path, stand_in, registers, oidc_users="claims")
-    async with running(app) as browser:
-        yield Flow(app, browser, stand_in)
+    async with claims_mode(f"sqlite+aiosqlite:///{tmp_path / 'web.db'}", stand_in, registers) as f:
+        yield f
+
+
+@pytest.fixture
+async def flow_on_each_database(database_url: str, stand_in: StandIn, registers: FastAPI) -> AsyncIterator[Flow]:
+    async with claims_mode(database_url, stand_in, registers) as f:
+        yield f
 
 
 async def to_provider(f: Flow, next_url: str = "/") -> str:
@@ -101,7 +114,8 @@ async def signed_in_sessions(app: FastAPI) -> int:
         return len(list(await s.scalars(select(Session.id_hash))))
 
 
-async def test_code_flow_with_pkce_signs_in_to_the_practice_pages(flow: Flow) -> None:
+async def test_code_flow_with_pkce_signs_in_to_the_practice_pages(flow_on_each_database: Flow) -> None:
+    flow = flow_on_each_database
     flow.provider.claims = {"sub": "user-7781", "name": "Pat Manager", "ods": "a81001"}
     page = await flow.browser.get("/login")
     assert f"Sign in with {PROVIDER_NAME}" in page.text and 'href="/login/oidc?next=/"' in page.text
@@ -162,9 +176,8 @@ async def test_a_person_with_no_practice_or_icb_claim_is_refused(flow: Flow) -> 
 
 
 async def test_linked_mode_signs_in_a_linked_local_user_and_refuses_an_unknown_one(
-        tmp_path: Path, stand_in: StandIn, registers: FastAPI) -> None:
-    stand_in.claims, stand_in.nonce, stand_in.signing_key = {}, None, None
-    app = web_app(tmp_path, stand_in, registers, oidc_users="linked", local_users=False)
+        database_url: str, stand_in: StandIn, registers: FastAPI) -> None:
+    app = web_app(database_url, stand_in, registers, oidc_users="linked", local_users=False)
     async with running(app) as browser:
         f = Flow(app, browser, stand_in)
         page = await browser.get("/login")
