@@ -2,9 +2,11 @@
 
 The query model is the rule set; this is its second engine. Every test becomes a boolean SQL expression on one
 row per patient. What a test reads from the record becomes a per-patient aggregate column over the exploded
-entries ``ex(pk, cl, code, d, dn, v, seq)`` (one row per entry and rule cluster of its code, dated on or before
-the achievement date). Aggregates that need another one first (the first anchor code for ``near_first``, the
-latest blood-pressure day, the latest result an invitation must follow) sit in a later stage, joined on ``pk``.
+entries ``ex(pk, cid, code, d, dn, v, seq)`` (one row per entry and rule cluster of its code, dated on or before
+the achievement date), taken over only the entries of the clusters it reads: the columns reading the same
+clusters share one ``GROUP BY pk`` over those entries alone. Aggregates that need another one first (the first
+anchor code for ``near_first``, the latest blood-pressure day, the latest result an invitation must follow) sit
+in a group that joins the other's group on ``pk``.
 
 Ties are broken as the per-patient engine breaks them: among entries on the latest date the first cluster
 of the test's list wins, and within a cluster the entry given last in the record (``seq``).
@@ -29,10 +31,6 @@ def strings(values: Sequence[str]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def in_clusters(cl: Sequence[str]) -> str:
-    return f"cl = '{cl[0]}'" if len(cl) == 1 else f"cl IN ({', '.join(repr(c) for c in cl)})"
-
-
 def in_span(col: str, span: Span) -> str:
     low = f"{col} > {lit(span.start)}" if span.start_exclusive else f"{col} >= {lit(span.start)}"
     return f"({low} AND {col} <= {lit(span.end)})"
@@ -46,34 +44,54 @@ def shift(col: str, w: Window, sign: int = 1) -> str:
 
 
 class Plan:
-    """The aggregate columns a rule set needs, by stage; each test compiles to an expression over them."""
+    """The aggregate columns a rule set needs, grouped by the clusters they read; each test compiles to an
+    expression over them.
 
-    def __init__(self, dates: RunDates, codes: Mapping[str, frozenset[str]]) -> None:
+    A group is one ``GROUP BY pk`` over only the entries of its clusters (a filter on the cluster id before any
+    aggregation), with the groups whose columns it needs (``deps``) joined on ``pk``; a column asked for twice
+    is computed once and shared by every rule that reads it."""
+
+    def __init__(self, dates: RunDates, codes: Mapping[str, frozenset[str]], ids: Mapping[str, int]) -> None:
         self.dates = dates
         self.codes = codes  # rule cluster -> codes
-        self.stages: list[dict[str, str]] = []
-        self._named: dict[tuple[int, str], str] = {}
+        self.ids = ids  # rule cluster -> its id in ``code_clusters.cid``
+        self.groups: dict[tuple[tuple[int, ...], tuple[int, ...]], dict[str, str]] = {}
+        self._named: dict[tuple[tuple[tuple[int, ...], tuple[int, ...]], str], str] = {}
+        self._group_of: dict[str, int] = {}  # column -> index of its group in ``groups``
         self.needs_dob = False
 
-    def column(self, stage: int, sql: str) -> str:
-        key = (stage, sql)
-        name = self._named.get(key)
+    def cid(self, cl: Sequence[str]) -> tuple[int, ...]:
+        return tuple(sorted({self.ids[c] for c in cl if c in self.ids}))
+
+    def column(self, cl: Sequence[str], agg: str, where: str | None = None, deps: Sequence[str] = ()) -> str:
+        """``agg`` over the entries of clusters ``cl`` (and ``where``), per patient; ``deps``: columns it reads."""
+        key = (self.cid(cl), tuple(sorted({self._group_of[d] for d in deps})))
+        sql = f"{agg} FILTER (WHERE {where})" if where else agg
+        name = self._named.get((key, sql))
         if name is None:
-            while len(self.stages) <= stage:
-                self.stages.append({})
-            name = self._named[key] = f"f{len(self._named)}"
-            self.stages[stage][name] = sql
+            cols = self.groups.setdefault(key, {})
+            name = self._named[(key, sql)] = f"f{len(self._named)}"
+            cols[name] = sql
+            self._group_of[name] = list(self.groups).index(key)
         return name
 
-    def stage_of(self, *cols: str) -> int:
-        """The stage after every given column's."""
-        return 1 + max((s for s, part in enumerate(self.stages) for c in cols if c in part), default=-1)
+    def group_ctes(self) -> list[str]:
+        """One CTE ``g<i>`` per group, in dependency order (a group's deps were made before it)."""
+        out = []
+        for i, ((cids, deps), cols) in enumerate(self.groups.items()):
+            within = "false" if not cids else f"cid = {cids[0]}" if len(cids) == 1 else f"cid IN {cids}"
+            joins = "".join(f" LEFT JOIN g{j} USING (pk)" for j in deps)
+            aggs = ", ".join(f"{sql} AS {name}" for name, sql in cols.items())
+            out.append(f"g{i} AS (SELECT x.pk, {aggs} FROM (SELECT * FROM ex WHERE {within}) x{joins} GROUP BY x.pk)")
+        return out
 
     def span(self, w: Window) -> Span:
         return w.span(self.dates)
 
     def latest_key(self, cl: Sequence[str]) -> str:
-        rank = "0" if len(cl) == 1 else "CASE cl " + " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(cl)) + " END"
+        ids = [self.ids[c] for c in cl if c in self.ids]
+        whens = " ".join(f"WHEN {c} THEN {i}" for i, c in enumerate(ids))
+        rank = "0" if len(ids) <= 1 else f"CASE cid {whens} END"
         return f"(dn::BIGINT * 1099511627776 + (63 - {rank})::BIGINT * 4294967296 + seq)"
 
     # ------------------------------------------------------------------ tests
@@ -90,7 +108,7 @@ def _w(p: Mapping[str, Any], key: str, default: str | None = None) -> Window:
 def _has(plan: Plan, p: Mapping[str, Any]) -> str:
     cl = clusters_of(p, "clusters", "")
     span = plan.span(_w(p, "window", "ever"))
-    col = plan.column(0, f"max(d) FILTER (WHERE {in_clusters(cl)} AND {in_span('d', span)})")
+    col = plan.column(cl, "max(d)", in_span("d", span))
     return f"({col} IS NOT NULL)"
 
 
@@ -100,16 +118,16 @@ _OPS = {"at_most": "<=", "below": "<", "at_least": ">=", "above": ">"}
 def _latest_value(plan: Plan, p: Mapping[str, Any]) -> str:
     cl = clusters_of(p, "clusters", "")
     ((op, limit),) = [(k, float(p[k])) for k in _OPS if k in p]
-    where = f"{in_clusters(cl)} AND v IS NOT NULL AND {in_span('d', plan.span(_w(p, 'window')))}"
-    col = plan.column(0, f"arg_max(v, {plan.latest_key(cl)}) FILTER (WHERE {where})")
+    where = f"v IS NOT NULL AND {in_span('d', plan.span(_w(p, 'window')))}"
+    col = plan.column(cl, f"arg_max(v, {plan.latest_key(cl)})", where)
     return f"coalesce({col} {_OPS[op]} {limit!r}, false)"
 
 
 def _latest_is(plan: Plan, p: Mapping[str, Any]) -> str:
     wanted = clusters_of(p, "clusters", "")
     among = clusters_of(p, "among", "")
-    where = f"{in_clusters(among)} AND {in_span('d', plan.span(_w(p, 'window', 'ever')))}"
-    col = plan.column(0, f"arg_max(code, {plan.latest_key(among)}) FILTER (WHERE {where})")
+    where = in_span("d", plan.span(_w(p, "window", "ever")))
+    col = plan.column(among, f"arg_max(code, {plan.latest_key(among)})", where)
     codes = sorted(set().union(*(plan.codes.get(c, frozenset()) for c in wanted)))
     return f"coalesce(list_contains({strings(codes)}, {col}), false)"
 
@@ -118,12 +136,10 @@ def _bp(plan: Plan, p: Mapping[str, Any]) -> str:
     sys_c, dia_c = clusters_of(p, "systolic", ""), clusters_of(p, "diastolic", "")
     home_c = clusters_of(p, "home", "")
     span = plan.span(_w(p, "window"))
-    valued = f"{in_clusters(sys_c + dia_c)} AND v IS NOT NULL"
-    day = plan.column(0, f"max(d) FILTER (WHERE {valued} AND {in_span('d', span)})")
-    st = plan.stage_of(day)
-    low_s = plan.column(st, f"min(v) FILTER (WHERE {in_clusters(sys_c)} AND v IS NOT NULL AND d = {day})")
-    low_d = plan.column(st, f"min(v) FILTER (WHERE {in_clusters(dia_c)} AND v IS NOT NULL AND d = {day})")
-    home = plan.column(st, f"count(*) FILTER (WHERE {in_clusters(home_c)} AND d = {day})")
+    day = plan.column(sys_c + dia_c, "max(d)", f"v IS NOT NULL AND {in_span('d', span)}")
+    low_s = plan.column(sys_c, "min(v)", f"v IS NOT NULL AND d = {day}", [day])
+    low_d = plan.column(dia_c, "min(v)", f"v IS NOT NULL AND d = {day}", [day])
+    home = plan.column(home_c, "count(*)", f"d = {day}", [day])
     (cs, cd), (hs, hd) = (tuple(float(x) for x in p[k]) for k in ("clinic", "home_target"))
     return (
         f"coalesce(CASE WHEN {home} > 0 THEN {low_s} <= {hs!r} AND {low_d} <= {hd!r} "
@@ -140,23 +156,23 @@ def invited_sql(
     after: tuple[Sequence[str], Window] | None,
 ) -> str:
     """At least ``count`` invitations, each ``gap`` days after the previous counted (the earliest counts)."""
-    where = f"{in_clusters(cl)} AND {in_span('d', plan.span(window))}"
+    where = in_span("d", plan.span(window))
     deps: list[str] = []
     if after is not None:
-        floor = plan.column(0, f"max(d) FILTER (WHERE {in_clusters(after[0])} AND {in_span('d', plan.span(after[1]))})")
+        floor = plan.column(after[0], "max(d)", in_span("d", plan.span(after[1])))
         where += f" AND ({floor} IS NULL OR d > {floor})"
         deps.append(floor)
     if count <= 0:
         return "true"
     if gap <= 0:
-        n = plan.column(plan.stage_of(*deps), f"count(*) FILTER (WHERE {where})")
+        n = plan.column(cl, "count(*)", where, deps)
         return f"(coalesce({n}, 0) >= {count})"
-    counted = plan.column(plan.stage_of(*deps), f"min(d) FILTER (WHERE {where})")
+    counted = plan.column(cl, "min(d)", where, deps)
     for _ in range(count - 2):  # the next counted one: the earliest at least ``gap`` days after the last
-        counted = plan.column(plan.stage_of(counted), f"min(d) FILTER (WHERE {where} AND d >= {counted} + {gap})")
+        counted = plan.column(cl, "min(d)", f"{where} AND d >= {counted} + {gap}", [*deps, counted])
     if count == 1:
         return f"({counted} IS NOT NULL)"
-    last = plan.column(plan.stage_of(counted), f"max(d) FILTER (WHERE {where})")
+    last = plan.column(cl, "max(d)", where, [*deps, counted])
     return f"coalesce({last} >= {counted} + {gap}, false)"
 
 
@@ -172,7 +188,7 @@ def _invited(plan: Plan, p: Mapping[str, Any]) -> str:
 
 
 def _first(plan: Plan, cl: Sequence[str]) -> str:
-    return plan.column(0, f"min(d) FILTER (WHERE {in_clusters(cl)})")
+    return plan.column(cl, "min(d)")
 
 
 def _first_within(plan: Plan, p: Mapping[str, Any]) -> str:
@@ -193,14 +209,14 @@ def _near_first(plan: Plan, p: Mapping[str, Any]) -> str:
     d0 = _first(plan, clusters_of(p, "anchor", ""))
     lo, hi = shift(d0, _w(p, "before"), -1), shift(d0, _w(p, "after"))
     cl = clusters_of(p, "clusters", "")
-    n = plan.column(plan.stage_of(d0), f"count(*) FILTER (WHERE {in_clusters(cl)} AND d >= {lo} AND d <= {hi})")
+    n = plan.column(cl, "count(*)", f"d >= {lo} AND d <= {hi}", [d0])
     return f"(coalesce({n}, 0) > 0)"
 
 
 def _doses(plan: Plan, cl: Sequence[str], age_from: Window, age_before: Window) -> str:
     plan.needs_dob = True
-    where = f"{in_clusters(cl)} AND d >= {shift('dob', age_from)} AND d < {shift('dob', age_before)}"
-    return f"coalesce({plan.column(0, f'count(*) FILTER (WHERE {where})')}, 0)"
+    where = f"d >= {shift('dob', age_from)} AND d < {shift('dob', age_before)}"
+    return f"coalesce({plan.column(cl, 'count(*)', where)}, 0)"
 
 
 def _given_at_age(plan: Plan, p: Mapping[str, Any]) -> str:

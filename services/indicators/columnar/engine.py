@@ -53,6 +53,8 @@ class ColumnarRuleSet:
         self.compiled = compiled
         self.indicators: tuple[Indicator, ...] = compiled.scorable
         self.codes = {c: r.codes for c, r in compiled.clusters.items()}
+        names = sorted(set(self.codes) | {c for cls in compiled.code_clusters.values() for c in cls})
+        self.cluster_ids = {c: i for i, c in enumerate(names)}
 
     # ------------------------------------------------------------------ SQL
 
@@ -60,9 +62,9 @@ class ColumnarRuleSet:
         """(SQL giving ``(pk, o)`` per patient and indicator, the terminal each ``o`` stands for).
 
         Reads tables ``patients(pk, pid, dob, sex, registered_on, deregistered_on, died_on, regs)``,
-        ``entries(pk, seq, code, d, v)`` and ``code_clusters(code, cl)``."""
+        ``entries(pk, seq, code, d, v)`` and ``code_clusters(code, cl, cid)`` (as :meth:`connect` makes it)."""
         dates = RunDates.for_achievement(achievement_date, pped)
-        plan = Plan(dates, self.codes)
+        plan = Plan(dates, self.codes, self.cluster_ids)
         terminals: list[Terminal] = []
 
         def term(ind: Indicator, action: Action, rule: str) -> str:
@@ -81,15 +83,13 @@ class ColumnarRuleSet:
         ad = dates.achievement_date
         dob = ", p.dob" if plan.needs_dob else ""
         join = " JOIN patients p USING (pk)" if plan.needs_dob else ""
+        # the entries of rule clusters, exploded once and read by every group (materialised, not re-run)
         ctes = [
-            "ex AS (SELECT e.pk, c.cl, e.code, e.d, (e.d - DATE '1970-01-01') AS dn, e.v, e.seq"
-            f"{dob} FROM entries e JOIN code_clusters c USING (code){join} WHERE e.d <= {lit(ad)})"
+            "ex AS MATERIALIZED (SELECT e.pk, c.cid, e.code, e.d, (e.d - DATE '1970-01-01') AS dn, e.v, e.seq"
+            f"{dob} FROM entries e JOIN code_clusters c USING (code){join} WHERE e.d <= {lit(ad)})",
+            *plan.group_ctes(),
         ]
-        for i, stage in enumerate(plan.stages):
-            joins = "".join(f" JOIN s{j} USING (pk)" for j in range(i))
-            aggs = ", ".join(f"{sql} AS {name}" for name, sql in stage.items())
-            ctes.append(f"s{i} AS (SELECT ex.pk, {aggs} FROM ex{joins} GROUP BY ex.pk)")
-        joins = "".join(f" LEFT JOIN s{j} USING (pk)" for j in range(len(plan.stages)))
+        joins = "".join(f" LEFT JOIN g{j} USING (pk)" for j in range(len(plan.groups)))
         registered = (
             f"registered_on <= {lit(ad)} AND (deregistered_on IS NULL OR deregistered_on > {lit(ad)}) "
             f"AND (died_on IS NULL OR died_on > {lit(ad)})"
@@ -137,8 +137,13 @@ class ColumnarRuleSet:
         con = duckdb.connect()
         pairs = sorted(self.compiled.code_clusters.items())
         con.execute(
-            "CREATE TABLE code_clusters AS SELECT unnest($1::VARCHAR[]) AS code, unnest($2::VARCHAR[]) AS cl",
-            [[code for code, cls in pairs for _ in cls], [c for _, cls in pairs for c in cls]],
+            "CREATE TABLE code_clusters AS SELECT unnest($1::VARCHAR[]) AS code, unnest($2::VARCHAR[]) AS cl, "
+            "unnest($3::SMALLINT[]) AS cid",
+            [
+                [code for code, cls in pairs for _ in cls],
+                [c for _, cls in pairs for c in cls],
+                [self.cluster_ids[c] for _, cls in pairs for c in cls],
+            ],
         )
         return con
 
