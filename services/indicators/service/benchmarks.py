@@ -1,8 +1,8 @@
 """ICB benchmarks: per practice and per PCN aggregates with small-number suppression.
 
 Counts of 7 or fewer are withheld (``null`` with ``suppressed: true``); the others are rounded to the nearest
-5. Achievement % is computed from the unrounded counts, and withheld when either of its counts is withheld
-(a percentage beside a known denominator would give the small numerator back). No patient ids, ever.
+5. Achievement % is computed from the rounded counts shown, and withheld when either of its counts is withheld
+(a percentage from the raw counts would give them back). No patient ids, ever.
 """
 
 from __future__ import annotations
@@ -41,9 +41,11 @@ class Row:
 
 def _row(kind: str, code: str, pcn: str | None, practices: int, reg: int, den: int, num: int, pcas: int) -> Row:
     shown = [disclose(x) for x in (reg, den, num, pcas)]
+    # The percentage is worked from the disclosed counts, never the raw ones: a raw percentage beside rounded
+    # counts gives the exact counts back, and a total's exact counts minus its other rows give a withheld row.
     pct = None
-    if den and shown[1] is not None and shown[2] is not None:
-        pct = round(100 * num / den, 1)
+    if shown[1] and shown[2] is not None:
+        pct = round(100 * shown[2] / shown[1], 1)
     return Row(kind, code, pcn, practices, shown[0], shown[1], shown[2], shown[3], pct, any(x is None for x in shown))
 
 
