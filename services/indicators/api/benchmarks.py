@@ -31,7 +31,8 @@ class BenchmarkRow(BaseModel):
     denominator: int | None
     numerator: int | None
     pcas: int | None
-    achievement_pct: float | None = Field(description="From the rounded counts shown; withheld when a count is suppressed")
+    achievement_pct: float | None = Field(
+        description="From the rounded counts shown; withheld when a count is suppressed")
     suppressed: bool
     as_of: datetime | None = Field(description="Practice rows: time of the newest event applied; PCN rows: the "
                                    "oldest of their practices")
