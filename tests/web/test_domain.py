@@ -8,7 +8,7 @@ import io
 from datetime import date
 
 from services.web.domain.charts import bar, trajectory
-from services.web.domain.overview import certainty, traffic_light
+from services.web.domain.overview import certainty, overview, traffic_light
 from services.web.domain.worklists import Gap, Row, csv_text
 
 
@@ -65,3 +65,24 @@ def test_the_indicators_services_standing_decides_before_freshness() -> None:
     assert certainty(lower, False, None) == ("provisional", "a lower bound: PCA step 5 left out")
     gone = {**base, "readiness": "incomplete", "standing": "incomplete", "missing_clusters": ["X_COD"]}
     assert certainty(gone, False, None) == ("incomplete", "not scored: no public copy of X_COD")
+
+
+def test_at_stake_keeps_apart_the_points_no_pound_can_be_set_beside() -> None:
+    """At stake is what the practice can still earn: £ for the points of indicators it is scored on; the points of
+    an indicator that cannot be scored yet are named apart, never counted as £0 at stake."""
+    def ind(iid: str, points: float, pounds: float | None, readiness: str) -> dict[str, object]:
+        return {"indicator_id": iid, "wording": iid, "group": "DM", "kind": "patient", "numerator": 5,
+                "denominator": 10, "achievement_pct": 50.0, "points": points, "max_points": 10.0,
+                "pounds": pounds, "cpi": None if readiness == "incomplete" else 1.0, "apdf": 1.0,
+                "lower_threshold": {"value": 40}, "upper_threshold": {"value": 70}, "readiness": readiness,
+                "standing": readiness if readiness != "ready" else "confirmed",
+                "missing_clusters": ["X_COD"] if readiness == "incomplete" else [], "stand_in_clusters": []}
+
+    achievement = {
+        "practice": "A81001", "qof_year": "2026/27", "view": "today", "achievement_date": "2026-12-03",
+        "pped": "2027-03-31", "freshness": {}, "indicators": [ind("DM020", 4.0, 800.0, "ready"),
+                                                              ind("DM999", 0.0, None, "incomplete")],
+        "totals": {"points": 4.0, "max_points": 20.0, "pounds": 800.0, "incomplete_indicators": ["DM999"]},
+    }
+    o = overview(achievement, None, None, pound_per_point=200.0)
+    assert (o.points_at_stake, o.pounds_at_stake, o.points_unscored) == (6.0, 1200.0, 10.0)

@@ -47,6 +47,7 @@ class Overview:
     pounds: float
     pounds_at_stake: float
     points_at_stake: float
+    points_unscored: float  # the points of indicators that cannot be scored yet: at stake, but with no £ known
     projected_points: float | None
     projected_pounds: float | None
     certainty: str
@@ -109,7 +110,7 @@ def overview(achievement: dict[str, Any], projection: dict[str, Any] | None, his
     provisional = bool(fresh.get("provisional"))
     projected = {p["indicator_id"]: p for p in (projection or {}).get("indicators", [])}
     rows: list[IndicatorRow] = []
-    at_stake_points = at_stake_pounds = 0.0
+    at_stake_points = at_stake_pounds = unscored = 0.0
     for i in a["indicators"]:
         lower = (i.get("lower_threshold") or {}).get("value")
         upper = (i.get("upper_threshold") or {}).get("value")
@@ -117,9 +118,12 @@ def overview(achievement: dict[str, Any], projection: dict[str, Any] | None, his
         light, light_text = traffic_light(pct, lower, upper)
         sure, why = certainty(i, provisional, fresh.get("as_of"))
         missing = float(i["max_points"]) - float(i["points"])
-        at_stake_points += missing
         per = pounds_per_point(i, pound_per_point)
-        at_stake_pounds += missing * per if per is not None else 0.0
+        if sure == "incomplete" or per is None:
+            unscored += missing  # no achievement and no £ to set beside the points
+        else:
+            at_stake_points += missing
+            at_stake_pounds += missing * per
         proj = projected.get(i["indicator_id"], {}).get("projected_pct")
         rows.append(IndicatorRow(
             i["indicator_id"], i["wording"], i["group"], i["numerator"], i["denominator"], pct, i["points"],
@@ -151,6 +155,7 @@ def overview(achievement: dict[str, Any], projection: dict[str, Any] | None, his
         days_left=(pped - day).days, view=a["view"], points=a["totals"]["points"],
         max_points=a["totals"]["max_points"], pounds=a["totals"]["pounds"],
         pounds_at_stake=round(at_stake_pounds, 2), points_at_stake=round(at_stake_points, 2),
+        points_unscored=round(unscored, 2),
         projected_points=projected_points, projected_pounds=projection.get("projected_pounds") if projection else None,
         certainty=overall, certainty_why=reasons,
         indicators=sorted(rows, key=lambda r: ({"red": 0, "amber": 1, "green": 2, "none": 3}[r.light], r.indicator_id)),
