@@ -117,6 +117,13 @@ def test_practice_manager_overview_worklist_patient_csv_and_workload(browser: Br
     expect(page.locator("table.standing")).to_contain_text("rule ")
     shot(page, "3-patient")
 
+    # Registers and data quality: the record's findings (registers) beside the scoring's (indicators), so a 0%
+    # from codes the practice never records is a coding finding, not a bare figure (issue 8)
+    page.goto("/registers")
+    expect(page.get_by_role("heading", name="Figures that rest on missing coding")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("QOF 2026/27")
+    expect(page.locator("body")).not_to_contain_text("Not available now")
+
     page.goto("/workload")
     page.get_by_label("Provider ODS code").fill("RTD")
     page.get_by_label("What was passed to the practice").select_option("results_to_chase")

@@ -22,7 +22,14 @@ async def registers_page(request: Request, user: PracticeUser) -> HTMLResponse:
     c = calls(request, user)
     regs = await c.get("registers", f"{_p(user.practice)}/registers")
     quality = await c.get("registers", f"{_p(user.practice)}/quality", {"limit": 200})
-    return render(request, "registers.html", regs=regs, quality=quality, title="Registers and data quality")
+    scoring: Any = None
+    scoring_error: str | None = None
+    try:  # the scoring findings are the indicators service's: the page stands without them, and says so
+        scoring = await c.get("indicators", f"{_p(user.practice)}/data-quality")
+    except ServiceError as exc:
+        scoring_error = str(exc)
+    return render(request, "registers.html", regs=regs, quality=quality, scoring=scoring, scoring_error=scoring_error,
+                  title="Registers and data quality")
 
 
 @router.get("/recall", response_class=HTMLResponse)
