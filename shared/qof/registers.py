@@ -409,17 +409,22 @@ class RegistersByYear:
     def __init__(self, library: CodelistLibrary) -> None:
         self._library = library
         self._compiled: dict[tuple[str, ...], CompiledRegisters] = {}
+        self._years: dict[str, CompiledRegisters] = {}
         self.by_year: dict[str, CompiledRegisters] = {y: self.for_year(y) for y in QOF_YEARS}
         self.relevant_codes: frozenset[str] = frozenset().union(
             *(c.relevant_codes for c in self.by_year.values())
         )
 
     def for_year(self, qof_year: str) -> CompiledRegisters:
-        definitions = definitions_for(qof_year)
-        key = tuple(repr(d) for d in definitions)
-        if key not in self._compiled:
-            self._compiled[key] = compile_registers(self._library, definitions)
-        return self._compiled[key]
+        # Called for every patient evaluated: the year's compiled definitions are looked up, not re-keyed.
+        hit = self._years.get(qof_year)
+        if hit is None:
+            definitions = definitions_for(qof_year)
+            key = tuple(repr(d) for d in definitions)  # years with the same definitions share one compilation
+            if key not in self._compiled:
+                self._compiled[key] = compile_registers(self._library, definitions)
+            hit = self._years[qof_year] = self._compiled[key]
+        return hit
 
     def compiled_on(self, on: date) -> CompiledRegisters:
         return self.for_year(qof_year_of(on))
