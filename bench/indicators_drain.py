@@ -66,6 +66,20 @@ async def database(kind: str, workdir: Path, name: str, made: list[str]) -> str:
     return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{db}"
 
 
+async def stop(servers: list[subprocess.Popen[bytes]], broker: LocalBroker, made: list[str]) -> None:
+    """Stop the services and the broker; drop the PostgreSQL databases :func:`database` made."""
+    for s in servers:
+        s.send_signal(signal.SIGINT)
+    for s in servers:
+        s.wait(timeout=60)
+    broker.stop()
+    if made:
+        conn = await asyncpg.connect(PG_ADMIN)
+        for db in made:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await conn.close()
+
+
 def serve(app: str, port: int, env: dict[str, str], profile: str | None = None) -> subprocess.Popen[bytes]:
     prefix = ["py-spy", "record", "-f", "raw", "-o", profile, "--"] if profile else []
     return subprocess.Popen([*prefix, sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
@@ -139,16 +153,7 @@ async def main() -> None:
         print(f"db={args.db} patients={args.patients} history={args.history}: {applied} events applied; "
               f"drained {drain:.1f}s after the load ended ({time.perf_counter() - t0:.1f}s from its start)")
     finally:
-        for s in servers:
-            s.send_signal(signal.SIGINT)
-        for s in servers:
-            s.wait(timeout=60)
-        broker.stop()
-        if made:
-            conn = await asyncpg.connect(PG_ADMIN)
-            for db in made:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            await conn.close()
+        await stop(servers, broker, made)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -25,13 +24,12 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.indicators_drain import PG_ADMIN, TOPICS, chunks, database, ready, scalar, serve
+from bench.indicators_drain import TOPICS, chunks, database, ready, scalar, serve
 from shared.auth import mint_token
 from shared.broker import LocalBroker, free_port
 from shared.db import create_engine
@@ -167,16 +165,7 @@ async def main() -> None:
         await ind.aclose()
     finally:
         await engine.dispose()
-        for s in servers:
-            s.send_signal(signal.SIGINT)
-        for s in servers:
-            s.wait(timeout=60)
-        broker.stop()
-        if made:
-            conn = await asyncpg.connect(PG_ADMIN)
-            for db in made:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            await conn.close()
+        await stop(servers, broker, made)
 
 
 if __name__ == "__main__":

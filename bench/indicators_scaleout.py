@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.indicators_drain import chunks, database, ready, scalar, serve
+from bench.indicators_drain import chunks, database, ready, scalar, serve, stop
 from services.indicators.events import CONSUMES
 from shared.broker import LocalBroker, free_port
 from shared.events.envelope import Envelope
@@ -106,20 +105,7 @@ async def main() -> None:
               f"history={args.history}: {len(envelopes)} events published in {published:.1f}s, all applied in "
               f"{took:.1f}s = {len(envelopes) / took:.0f} events/s")
     finally:
-        for s in servers:
-            s.send_signal(signal.SIGINT)
-        for s in servers:
-            s.wait(timeout=60)
-        broker.stop()
-        if made:
-            import asyncpg
-
-            from bench.indicators_drain import PG_ADMIN
-
-            conn = await asyncpg.connect(PG_ADMIN)
-            for db in made:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            await conn.close()
+        await stop(servers, broker, made)
 
 
 if __name__ == "__main__":
