@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.indicators_drain import TOPICS, chunks, database, ready, scalar, serve
+from bench.indicators_drain import TOPICS, chunks, database, ready, scalar, serve, stop
 from shared.auth import mint_token
 from shared.broker import LocalBroker, free_port
 from shared.db import create_engine
@@ -71,7 +71,7 @@ async def main() -> None:
            "QOF_INDICATORS_DATABASE_URL": ind_url, "QOF_LOG_LEVEL": "WARNING"}
     reg_port, ind_port = free_port(), free_port()
     servers = [serve("services.registers.app:create_app", reg_port, env),
-               serve("services.indicators.app:create_app", ind_port, env)]
+               serve("services.indicators.app:create_app", ind_port, env, os.environ.get("BENCH_PYSPY"))]
     read_port = ind_port
     if args.split:  # readers go to an instance of their own that does not consume
         read_port = free_port()
@@ -111,7 +111,7 @@ async def main() -> None:
         print(f"loaded {len(people)} patients, {len(entries)} entries; drained in "
               f"{time.perf_counter() - t_load:.1f}s", flush=True)
 
-        stop = time.perf_counter() + args.seconds
+        deadline = time.perf_counter() + args.seconds
         latencies: list[float] = []
         reads: list[float] = []
 
@@ -131,7 +131,7 @@ async def main() -> None:
 
         async def writer(w: int) -> None:
             n = 0
-            while time.perf_counter() < stop:
+            while time.perf_counter() < deadline:
                 nhs = own[w * PER_WRITER + n % PER_WRITER]
                 day = date(2025, 4, 2) + timedelta(days=n // PER_WRITER)  # one HbA1c a day per patient
                 batch = [{"entry_id": f"w{w}-{n}-a1c", "nhs_number": nhs, "code": HBA1C,
@@ -149,7 +149,7 @@ async def main() -> None:
                 n += 1
 
         async def reader() -> None:
-            while time.perf_counter() < stop:
+            while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
                 (await ind.get(f"{base}/achievement")).raise_for_status()
                 reads.append(time.perf_counter() - t0)

@@ -31,6 +31,10 @@ def make_consumer(bootstrap: str, group_id: str, topics: list[str]) -> AIOKafkaC
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=500,
+        # The local broker holds a fetch for most of its wait even when records arrive meanwhile (with the
+        # default 500 ms a record waited about 115 ms; with 50 ms, about 15 ms): a short wait keeps an event's
+        # trip short, at the cost of more empty fetches while idle.
+        fetch_max_wait_ms=50,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
         metadata_max_age_ms=5_000,
