@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.indicators.service.evaluation import refresh, rescore_pending
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import CodedEvent
+from services.indicators.store.recorded import codes_of_entries, recount
 from services.indicators.store.staged import flush, stage_entries, stage_patient
 from services.indicators.store.state import SEX
 from shared.events.consumer import Handler
@@ -109,6 +110,7 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
             .where(CodedEvent.entry_id.in_(payload.entry_ids), CodedEvent.patient_id == payload.patient_id)
             .values(retracted=True)
         )
+        await recount(session, await codes_of_entries(session, payload.entry_ids))
         touch(session, payload.practice_ods, payload.patient_id)
 
     async def on_register(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.domain import IndicatorsError, PatientRecord, apdf, cpi
@@ -29,13 +28,12 @@ from services.indicators.service.scoring import (
     count_outcomes,
     score_all,
 )
-from services.indicators.store.models import Outcome
+from services.indicators.store.recorded import recorded_codes
 from services.indicators.store.state import (
     ContractChoice,
     contract_of,
     load_patients,
-    outcome_counts,
-    recorded_codes,
+    outcome_counts_dated,
 )
 
 
@@ -51,10 +49,6 @@ class Achievement:
 
     def result(self, indicator_id: str) -> Result | None:
         return next((r for r in self.results if r.indicator.id == indicator_id.upper()), None)
-
-
-async def stored_date(session: AsyncSession, practice: str) -> date | None:
-    return await session.scalar(select(func.max(Outcome.achievement_date)).where(Outcome.practice_ods == practice))
 
 
 async def achievement(
@@ -73,10 +67,9 @@ async def achievement(
     contract = contract_on(kernel, contract or await contract_of(session, practice, kernel), on or kernel.today())
     period_of = periods(kernel, contract, on=on, view=view)
     period = period_of[contract.ruleset_id]
-    stored = await stored_date(session, practice)
+    stored, counts = await outcome_counts_dated(session, practice)
     held: dict[date, Held] = {}
     if not live and (stored is None or stored == period.achievement_date):
-        counts = await outcome_counts(session, practice)
         source = "stored"
     else:
         if patients is None:

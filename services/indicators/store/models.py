@@ -53,6 +53,18 @@ class CodedEvent(Base):
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PracticeCode(Base):
+    """Each code a practice has recorded, with the date of its earliest live entry: which clusters the practice
+    has ever recorded by a date, read on every achievement answer without scanning the practice's record.
+    Kept by :mod:`services.indicators.store.recorded` wherever coded entries are written or retracted."""
+
+    __tablename__ = "practice_codes"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    first_date: Mapped[date] = mapped_column(Date)
+
+
 class RegisterMember(Base):
     """Register membership derived from the dated record at the achievement date of the last evaluation
     (``as_of``), keyed by the registers service's ids: what the stored register sizes are counted from."""
@@ -211,6 +223,7 @@ audit_log = audit_table(metadata)
 # Core tables of the models, typed for bulk statements.
 PATIENTS = cast(Table, Patient.__table__)
 CODED_EVENTS = cast(Table, CodedEvent.__table__)
+PRACTICE_CODES = cast(Table, PracticeCode.__table__)
 REGISTER_MEMBERS = cast(Table, RegisterMember.__table__)
 OUTCOMES = cast(Table, Outcome.__table__)
 CONTRACTS = cast(Table, Contract.__table__)

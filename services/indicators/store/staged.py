@@ -17,6 +17,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.store.models import CODED_EVENTS, PATIENTS
+from services.indicators.store.recorded import note_entries, recount
 from shared.db import bulk_insert
 
 KEY = "indicators.staged"  # session.info key
@@ -46,21 +47,20 @@ def stage_entries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
 
 
 async def _replace(session: AsyncSession, table: Table, key: str, rows: dict[str, dict[str, Any]],
-                   flag: str | None = None) -> set[str]:
-    """Delete the stored rows with these keys, insert the new ones; returns the keys whose stored row had
-    ``flag`` set."""
+                   *kept: str) -> dict[str, dict[str, Any]]:
+    """Delete the stored rows with these keys, insert the new ones; returns the replaced rows' ``kept``
+    columns by key."""
     col = table.c[key]
     ids = list(rows)
-    flagged: set[str] = set()
+    old: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), IN_CHUNK):
         part = ids[i : i + IN_CHUNK]
-        cols = [col] if flag is None else [col, table.c[flag]]
-        found = (await session.execute(select(*cols).where(col.in_(part)))).all()
+        found = (await session.execute(select(col, *(table.c[k] for k in kept)).where(col.in_(part)))).all()
         if found:
             await session.execute(delete(table).where(col.in_([r[0] for r in found])))
-            flagged.update(r[0] for r in found if flag is not None and r[1])
+            old.update((r[0], dict(zip(kept, r[1:], strict=True))) for r in found)
     await bulk_insert(session, table, list(rows.values()))
-    return flagged
+    return old
 
 
 async def flush(session: AsyncSession) -> list[dict[str, Any]]:
@@ -73,5 +73,12 @@ async def flush(session: AsyncSession) -> list[dict[str, Any]]:
         await _replace(session, PATIENTS, "patient_id", held.patients)
     if not held.entries:
         return []
-    was_relevant = await _replace(session, CODED_EVENTS, "entry_id", held.entries, "relevant")
-    return [r for r in held.entries.values() if r["relevant"] or r["entry_id"] in was_relevant]
+    old = await _replace(session, CODED_EVENTS, "entry_id", held.entries,
+                         "relevant", "retracted", "code", "effective_date")
+    await note_entries(session, held.entries.values())
+    # A replaced live entry that moved to another code or a later date may have been its code's earliest.
+    moved = {(r["practice_ods"], was["code"]) for k, was in old.items() if not was["retracted"]
+             for r in [held.entries[k]] if r["code"] != was["code"] or r["effective_date"] > was["effective_date"]}
+    if moved:
+        await recount(session, moved)
+    return [r for r in held.entries.values() if r["relevant"] or old.get(r["entry_id"], {}).get("relevant")]

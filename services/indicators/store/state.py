@@ -146,14 +146,6 @@ async def load_patients(
     return out
 
 
-async def recorded_codes(session: AsyncSession, practice: str, upto: date) -> set[str]:
-    """Every code the practice has recorded (live entries dated up to ``upto``)."""
-    ec = CODED_EVENTS.c
-    q = select(ec.code).distinct().where(ec.practice_ods == practice, ec.relevant.is_(True),
-                                         ec.retracted.is_(False), ec.effective_date <= upto)
-    return set((await session.scalars(q)).all())
-
-
 async def reflag_relevant(session: AsyncSession, practice: str, codes: Iterable[str]) -> None:
     """Mark entries whose code a rule set now reads (after a new rule set or codelist release)."""
     t = CODED_EVENTS
@@ -202,17 +194,27 @@ async def replace_outcomes(
     await bulk_insert(session, t, list(rows))
 
 
-async def outcome_counts(
-    session: AsyncSession, practice: str
-) -> dict[tuple[str, str], dict[tuple[str, str | None], int]]:
-    """(rule set, indicator) -> (status, field) -> patients, from the stored outcomes."""
+Counts = dict[tuple[str, str], dict[tuple[str, str | None], int]]
+
+
+async def outcome_counts_dated(session: AsyncSession, practice: str) -> tuple[date | None, Counts]:
+    """The latest achievement date of the stored outcomes, and (rule set, indicator) -> (status, field) ->
+    patients: one pass over the practice's outcomes."""
     oc = OUTCOMES.c
     q = (
-        select(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, func.count())
+        select(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.achievement_date, func.count())
         .where(oc.practice_ods == practice)
-        .group_by(oc.ruleset_id, oc.indicator_id, oc.status, oc.field)
+        .group_by(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.achievement_date)
     )
-    out: dict[tuple[str, str], dict[tuple[str, str | None], int]] = defaultdict(dict)
-    for rs, ind, status, fld, n in await session.execute(q):
-        out[(rs, ind)][(status, fld)] = int(n)
-    return out
+    out: Counts = defaultdict(dict)
+    latest: date | None = None
+    for rs, ind, status, fld, day, n in await session.execute(q):
+        per = out[(rs, ind)]
+        per[(status, fld)] = per.get((status, fld), 0) + int(n)
+        latest = day if latest is None or day > latest else latest
+    return latest, out
+
+
+async def outcome_counts(session: AsyncSession, practice: str) -> Counts:
+    """(rule set, indicator) -> (status, field) -> patients, from the stored outcomes."""
+    return (await outcome_counts_dated(session, practice))[1]
