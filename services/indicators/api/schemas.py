@@ -210,7 +210,12 @@ class AchievementOut(YearOut):
     pped: date
     register_sizes: dict[str, int] = Field(
         description="Patients on each register on the achievement date, derived from the dated record "
-        "(the registers service's GET registers?on= gives the same)"
+        "(the registers service's GET registers?on= gives the same): every register defined for that QOF year, "
+        "0 when no patient is on it"
+    )
+    registers_not_scored: dict[str, str] = Field(
+        {}, description="The registers of register_sizes that no indicator scored here reads (e.g. OSTEO_REG "
+        "from 2025/26, when OST004 was retired), each with why: counted, but nothing is scored or paid on them"
     )
     list_size: int = Field(description="Patients registered on the achievement date (the CPI list size)")
     cpi: float
@@ -248,6 +253,19 @@ def _standing(results: list[Result], standing: str) -> Standing:
     )
 
 
+def registers_not_scored(a: Achievement) -> dict[str, str]:
+    """The registers counted on the date that no indicator of the rule sets scored reads, with why."""
+    rulesets = {r.ruleset.id: r.ruleset for r in a.results}
+    read = frozenset().union(*(rs.registers_read for rs in rulesets.values()))
+    scored = ", ".join(sorted(rulesets)) or "none (no indicator is scored)"
+    return {
+        reg: f"no indicator of QOF {a.period.qof_year} ({scored}) reads {reg}: its patients are counted, "
+        "nothing is scored or paid on it this year"
+        for reg in sorted(a.figures.by_register)
+        if reg not in read
+    }
+
+
 def achievement_out(a: Achievement) -> AchievementOut:
     rs = a.contract
     results = a.results
@@ -273,6 +291,7 @@ def achievement_out(a: Achievement) -> AchievementOut:
         achievement_date=a.period.achievement_date,
         pped=a.period.pped,
         register_sizes=dict(sorted(a.figures.by_register.items())),
+        registers_not_scored=registers_not_scored(a),
         list_size=a.figures.list_size,
         cpi=round(cpi, 4),
         source=a.source,

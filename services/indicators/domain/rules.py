@@ -112,19 +112,32 @@ def _clusters(spec: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def clusters_in(test: Any) -> set[str]:
-    """Every cluster a test spec reads (for readiness checks and the code index)."""
+def _names_under(test: Any, keys: frozenset[str]) -> set[str]:
+    """Every name given under one of ``keys`` anywhere in a test spec."""
     found: set[str] = set()
     if isinstance(test, Mapping):
         for key, value in test.items():
-            if key in ("clusters", "among", "anchor", "systolic", "diastolic", "home"):
+            if key in keys:
                 found.update([value] if isinstance(value, str) else value)
             else:
-                found |= clusters_in(value)
+                found |= _names_under(value, keys)
     elif isinstance(test, list):
         for item in test:
-            found |= clusters_in(item)
+            found |= _names_under(item, keys)
     return found
+
+
+_CLUSTER_KEYS = frozenset({"clusters", "among", "anchor", "systolic", "diastolic", "home"})
+
+
+def clusters_in(test: Any) -> set[str]:
+    """Every cluster a test spec reads (for readiness checks and the code index)."""
+    return _names_under(test, _CLUSTER_KEYS)
+
+
+def registers_in(test: Any) -> set[str]:
+    """Every register id a test spec reads (``on_register``)."""
+    return _names_under(test, frozenset({"on_register"}))
 
 
 def validate_test(test: Any, where: str) -> None:

@@ -28,8 +28,8 @@ import yaml
 
 from .errors import RuleSetError, UnknownRuleSet, did_you_mean
 from .provenance import CONFIDENCES, Confidence, Sourced
-from .registers import register_ids
-from .rules import clusters_in, validate_test
+from .registers import DERIVED_BY_ID, register_ids
+from .rules import clusters_in, registers_in, validate_test
 
 RULESETS_DIR = Path(__file__).resolve().parent.parent / "rulesets"
 
@@ -199,6 +199,19 @@ class RuleSet:
     @property
     def total_points(self) -> float:
         return sum(i.points.value for i in self.indicators)
+
+    @property
+    def registers_read(self) -> frozenset[str]:
+        """Every shared register an indicator of this rule set reads: as its population or in an
+        ``on_register`` test, a derived register (CHOL_REG, ...) by the shared registers it is made of."""
+        named: set[str] = set()
+        for ind in self.indicators:
+            if ind.register:
+                named.add(ind.register)
+            for step in ind.rules:
+                named |= registers_in(step.test)
+        derived = {d for d in named if d in DERIVED_BY_ID}
+        return frozenset((named - derived).union(*(DERIVED_BY_ID[d].of for d in derived)))
 
 
 # ---------------------------------------------------------------- loading

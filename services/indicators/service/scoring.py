@@ -81,7 +81,8 @@ class PracticeFigures:
     achievement_date: date
     list_size: int
     register_sizes: Mapping[str, int] = field(default_factory=dict)  # prevalence group -> register size
-    by_register: Mapping[str, int] = field(default_factory=dict)  # register id -> members on the date
+    # register id -> members on the date: every register defined for the date's QOF year, 0 when empty
+    by_register: Mapping[str, int] = field(default_factory=dict)
     baselines: Mapping[str, float] = field(default_factory=dict)  # indicator id -> improvement baseline %
 
     def context(self) -> PracticeContext:
@@ -92,7 +93,8 @@ class PracticeFigures:
 
 def figures(kernel: Kernel, day: date, list_size: int, by_register: Mapping[str, int]) -> PracticeFigures:
     groups = {g: by_register.get(reg, 0) for g, reg in kernel.group_register.items()}
-    return PracticeFigures(day, list_size, groups, dict(by_register))
+    defined = {d.id: 0 for d in kernel.register_rules.compiled_on(day).definitions}
+    return PracticeFigures(day, list_size, groups, defined | dict(by_register))
 
 
 def count_outcomes(pairs: Iterable[tuple[str, PatientOutcome]]) -> Counts:

@@ -6,6 +6,15 @@ service, the events it writes to its outbox are handed to the indicators' handle
 Rule text (PCD output descriptions): a register holds the patients "registered at the achievement date" whose
 latest diagnosis code is "not followed by a later resolved code", with the register's age limits "in full years
 at the achievement date".
+
+Every register the registers service keeps is in the indicators' register sizes on every date, 0 when empty,
+and one no indicator of the year reads is said to be unscored, not dropped. OST004 (2024/25): "The contractor
+establishes and maintains a register of patients: 1. Aged 50 or over and who have not attained the age of 75 with
+a record of a fragility fracture on or after 1 April 2012 and a diagnosis of osteoporosis confirmed on DXA scan,
+and 2. Aged 75 or over with a record of a fragility fracture on or after 1 April 2014 and a diagnosis of
+osteoporosis"; QOF_RULES.md §1.3: "In 2025/26 all 32 indicators protected in 2024/25 were permanently retired,
+including every register indicator" (OST004 among them), while "the registers themselves still have to be
+maintained".
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ PEOPLE: dict[int, tuple[dict[str, Any], list[tuple[str, date]]]] = {
     # 5 throughout: on the asthma register of 2026/27 ("now starts at age 5 (was 6)") only
     708: ({"dob": date(2021, 1, 10), "registered_on": date(2021, 1, 10)},
           [(AST, date(2025, 6, 1)), (code("ASTTRT_COD"), date(2026, 2, 1)), (code("ASTTRT_COD"), date(2026, 11, 1))]),
+    # 76 with a fragility fracture in 2019 and osteoporosis: on the osteoporosis register in every year
+    709: ({"dob": date(1950, 1, 1)}, [(code("OSTEO_COD"), date(2020, 1, 1)), (code("FF_COD"), date(2019, 6, 1))]),
 }
 
 
@@ -63,17 +74,20 @@ async def test_register_sizes_agree_on_dates_in_both_years(database_url: str, tm
 
         async def registers_on(day: date) -> dict[str, int]:
             body = (await reg.get(f"{base}/registers?on={day}", headers=reg_headers)).json()
-            return {x["register_id"]: x["size"] for x in body["registers"] if x["size"]}
+            return {x["register_id"]: x["size"] for x in body["registers"]}
 
         kernel = ind_app.state.kernel
         covered = [d for d in DATES if kernel.qof_ruleset_for(d) is not None]
         assert len({kernel.qof_ruleset_for(d) for d in covered}) >= 2 and len(covered) >= 4
+
+        answers: dict[date, dict[str, Any]] = {}
 
         async def mismatches() -> list[date]:
             out = []
             for day in covered:
                 r = await ind.get(f"{base}/achievement?on={day}", headers=headers)
                 assert r.status_code == 200, r.text
+                answers[day] = r.json()
                 if r.json()["register_sizes"] != await registers_on(day):
                     out.append(day)
             return out
@@ -88,5 +102,17 @@ async def test_register_sizes_agree_on_dates_in_both_years(database_url: str, tm
         # the record's own dates show in the sizes: not the same register on every date
         assert (await registers_on(date(2025, 3, 31))).get("DM_REG") == 3  # 701, 703, 704 (707 is 16)
         assert (await registers_on(date(2026, 3, 31))).get("DM_REG") == 5  # + 706 joined, 707 turned 17
-        assert (await registers_on(date(2026, 3, 31))).get("AST_REG") is None
+        assert (await registers_on(date(2026, 3, 31))).get("AST_REG") == 0
         assert (await registers_on(date(2026, 11, 30))).get("AST_REG") == 1
+        # every register kept, empty ones as 0: none dropped
+        assert answers[TODAY]["register_sizes"]["PAD_REG"] == 0
+        # the osteoporosis register: scored in 2024/25 (OST004), counted but unscored once OST004 was retired
+        before, after = answers[date(2025, 3, 31)], answers[TODAY]
+        assert before["qof_year"] == "2024/25" and before["register_sizes"]["OSTEO_REG"] == 1
+        assert "OSTEO_REG" not in before["registers_not_scored"]
+        assert next(i for i in before["indicators"] if i["indicator_id"] == "OST004")["numerator"] == 1
+        assert after["qof_year"] == "2026/27" and after["register_sizes"]["OSTEO_REG"] == 1
+        assert "no indicator of QOF 2026/27" in after["registers_not_scored"]["OSTEO_REG"]
+        assert "OST004" not in {i["indicator_id"] for i in after["indicators"]}
+        # a register a 2026/27 indicator reads is scored, through a derived register too (CHOL_REG: PAD_REG)
+        assert "DM_REG" not in after["registers_not_scored"] and "PAD_REG" not in after["registers_not_scored"]
