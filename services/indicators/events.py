@@ -6,16 +6,19 @@ staged and written in bulk at the end of the unit, see :mod:`services.indicators
 patient as touched; at the end of the unit (a whole consumer batch, in one transaction) :func:`after_unit`
 writes what was staged and evaluates every touched patient once per practice, with the compiled rule sets,
 writes their outcome rows in bulk (see :mod:`services.indicators.service.evaluation`) and marks the practice
-for re-scoring; :func:`after_batch` re-scores each marked practice once per batch of events.
+for re-scoring, and, when the unit changed its record on or before a closed month end, marks its stored month
+ends stale from that date (:mod:`services.indicators.store.stale`; recomputed when next read);
+:func:`after_batch` re-scores each marked practice once per batch of events.
 Publishes ``patient.gap.changed`` (internal) and ``indicator.updated`` (analytics: aggregates only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.evaluation import refresh, rescore_pending
@@ -23,6 +26,7 @@ from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import CodedEvent
 from services.indicators.store.recorded import codes_of_entries, recount
 from services.indicators.store.staged import flush, stage_entries, stage_patient
+from services.indicators.store.stale import mark_stale, note
 from services.indicators.store.state import SEX
 from shared.events.consumer import Handler
 from shared.events.envelope import Envelope
@@ -49,10 +53,29 @@ def touch(session: AsyncSession, practice: str, patient_id: str, *, rescore: boo
     flag[0] = flag[0] or rescore
 
 
+CHANGED = "indicators.changed_since"  # session.info key: practice -> earliest date the unit changed its record
+
+
+def changed(session: AsyncSession) -> dict[str, date]:
+    held: dict[str, date] = session.info.setdefault(CHANGED, {})
+    return held
+
+
 async def write_staged(session: AsyncSession) -> None:
     """Write the unit's staged patients and entries; touch the patients whose relevant entries moved."""
-    for row in await flush(session):
+    done = await flush(session)
+    for row in done.entries:
         touch(session, row["practice_ods"], row["patient_id"])
+    for practice, day in done.since.items():
+        note(changed(session), practice, day)
+
+
+async def mark_closed_months(session: AsyncSession, kernel: Kernel) -> None:
+    """Mark the practices whose record the unit changed on or before a closed month end (before the first of
+    this month): their stored month ends from that date on are recomputed when next read."""
+    first = kernel.today().replace(day=1)
+    since = session.info.pop(CHANGED, {})
+    await mark_stale(session, {p: d for p, d in since.items() if d < first})
 
 
 def after_unit(kernel: Kernel) -> Callable[[AsyncSession], Awaitable[None]]:
@@ -61,6 +84,7 @@ def after_unit(kernel: Kernel) -> Callable[[AsyncSession], Awaitable[None]]:
         per: dict[str, tuple[set[str], list[bool]]] = session.info.pop(TOUCHED, {})
         for practice, (ids, flag) in sorted(per.items()):
             await refresh(session, kernel, practice, ids, rescore=flag[0], defer_aggregates=True)
+        await mark_closed_months(session, kernel)
 
     return evaluate_touched
 
@@ -105,11 +129,11 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
     async def on_retracted(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:
         assert isinstance(payload, CodeRetracted)
         await write_staged(session)  # the entry may have been recorded earlier in this unit
-        await session.execute(
-            update(CodedEvent)
-            .where(CodedEvent.entry_id.in_(payload.entry_ids), CodedEvent.patient_id == payload.patient_id)
-            .values(retracted=True)
-        )
+        which = (CodedEvent.entry_id.in_(payload.entry_ids), CodedEvent.patient_id == payload.patient_id)
+        first = await session.scalar(
+            select(func.min(CodedEvent.effective_date)).where(*which, CodedEvent.relevant, ~CodedEvent.retracted))
+        note(changed(session), payload.practice_ods, first)
+        await session.execute(update(CodedEvent).where(*which).values(retracted=True))
         await recount(session, await codes_of_entries(session, payload.entry_ids))
         touch(session, payload.practice_ods, payload.patient_id)
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import date
 from typing import cast
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.indicators.service.evaluation import contract_on, refresh
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import IndicatorState, Patient, RecomputeJob
+from services.indicators.store.stale import mark_stale
 from services.indicators.store.state import contract_of, reflag_relevant
 from shared.db import utcnow
 from shared.jobs import JobTable, leased, start_sweeper, stop_sweeper
@@ -45,6 +47,7 @@ async def run_job(
         async with leased(sessions, RECOMPUTE_JOBS, job_id), sessions() as s, s.begin():
             await reflag_relevant(s, practice, kernel.relevant_codes)
             result = await refresh(s, kernel, practice, None)
+            await mark_stale(s, {practice: date.min})  # every stored month end is redone from the record
         values: dict[str, object] = {"status": "done", "patients": result.patients, "outcomes": result.outcomes}
     except Exception as exc:
         log.error("recompute failed", extra={"job": job_id, "error": type(exc).__name__})

@@ -7,6 +7,11 @@ practice is scored as of that date on that date's rule set and stored as that mo
 month end as its achievement date. A month whose snapshot was taken during the month (by a refresh before it
 ended) is replaced by its month-end figure once the month is over; the current month keeps today's figure.
 The earlier finals an improvement route's baseline reads (``baselines``) are computed the same way.
+
+A month end once stored is recomputed when the record changes on or before it: consumed events with such a
+date (a back-dated result, a diagnosis dated last June, a deregistration dated in the past) and a full
+recompute mark the practice stale from that date (``store.stale``), and the next read recomputes the month
+ends from it on; earlier ones stand.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from services.indicators.service.baselines import baseline_finals, finals_before
 from services.indicators.service.evaluation import aggregate_state, contract_on
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import SNAPSHOTS
+from services.indicators.store.stale import SCOPES, clear_stale, stale_mark
 from services.indicators.store.state import contract_of, load_patients
 from shared.db import upsert
 
@@ -49,14 +55,27 @@ def wanted_dates(kernel: Kernel, ruleset_id: str) -> list[date]:
     return sorted(d for d in finals if kernel.qof_ruleset_for(d)) + days
 
 
+def stale_dates(kernel: Kernel, ruleset_id: str, since: date, wanted: list[date], stored: set[date]) -> list[date]:
+    """The month ends a change to the record from ``since`` on made stale: the wanted ones from that date,
+    and the closed month ends held for this year and last (the history read shows both years)."""
+    today = kernel.today()
+    s = kernel.ruleset(ruleset_id).settings
+    last_year = s.start.replace(year=s.start.year - 1)
+    held = {month_end(d) for d in stored if d >= last_year}
+    return sorted({d for d in [*wanted, *held] if since <= d < today})
+
+
 async def fill_month_ends(
     session: AsyncSession, kernel: Kernel, practice: str, *, baselines_only: bool = False
 ) -> list[date]:
     """Score and store each wanted month end the snapshots do not hold yet (``baselines_only``: only the
-    finals the improvement baselines read); returns the dates computed."""
+    finals the improvement baselines read), and each one marked stale since (``store.stale``); returns the
+    dates computed."""
     contract = contract_on(kernel, await contract_of(session, practice, kernel), kernel.today())
     wanted = (baseline_finals if baselines_only else wanted_dates)(kernel, contract.ruleset_id)
-    if not wanted:
+    scope = "baselines" if baselines_only else "history"
+    mark = await stale_mark(session, practice, scope)
+    if not wanted and mark is None:
         return []
     done = {
         (rid, day)
@@ -66,14 +85,19 @@ async def fill_month_ends(
             .distinct()
         )
     }
-    missing = [d for d in wanted if (contract_on(kernel, contract, d).ruleset_id, d) not in done]
+    missing = {d for d in wanted if (contract_on(kernel, contract, d).ruleset_id, d) not in done}
+    if mark is not None:
+        stored = set() if baselines_only else {d for _, d in done}
+        missing.update(stale_dates(kernel, contract.ruleset_id, mark.since, wanted, stored))
+        # history recomputes the baselines' finals too (its mark is never later than theirs)
+        await clear_stale(session, practice, SCOPES if scope == "history" else (scope,), mark)
     if not missing:
         return []
     patients = await load_patients(session, practice, kernel)
     if not patients:
         return []
     rows: list[dict[str, Any]] = []
-    for day in missing:
+    for day in sorted(missing):
         a = await achievement(session, kernel, practice, on=day, contract=contract, live=True, patients=patients)
         rows.extend(
             {"practice_ods": practice, "ruleset_id": r.ruleset.id, "indicator_id": r.indicator.id,
@@ -82,5 +106,4 @@ async def fill_month_ends(
             if r.readiness != "incomplete"
         )
     await upsert(session, SNAPSHOTS, rows, ("practice_ods", "ruleset_id", "indicator_id", "month"))
-    return missing
-
+    return sorted(missing)

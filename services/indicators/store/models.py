@@ -179,6 +179,22 @@ class Snapshot(Base):
     taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class StaleMonthEnds(Base):
+    """Stored month ends of a practice that no longer match its record: consumed events changed it with a date
+    (an entry's effective date, a registration, deregistration or death date) on or before a closed month
+    end, so the month ends from ``since`` on are recomputed from the record when next read. One row per
+    reader: ``history`` (every stored month end) and ``baselines`` (the improvement baselines' finals, which
+    achievement reads before scoring). Marked in the transaction that applies the events; an earlier date
+    only ever moves ``since`` back, and a reader clears only the mark it read (``marked_at``)."""
+
+    __tablename__ = "stale_month_ends"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)  # history | baselines
+    since: Mapped[date] = mapped_column(Date)
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class RecomputeJob(Base):
     __tablename__ = "recompute_jobs"
 
@@ -230,6 +246,7 @@ CONTRACTS = cast(Table, Contract.__table__)
 ATTESTATIONS = cast(Table, Attestation.__table__)
 INDICATOR_STATE = cast(Table, IndicatorState.__table__)
 SNAPSHOTS = cast(Table, Snapshot.__table__)
+STALE_MONTH_ENDS = cast(Table, StaleMonthEnds.__table__)
 PENDING_RESCORES = cast(Table, PendingRescore.__table__)
 PRACTICE_FRESHNESS = cast(Table, PracticeFreshness.__table__)
 PENDING_EVENTS = cast(Table, PendingEvents.__table__)

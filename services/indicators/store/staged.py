@@ -11,6 +11,7 @@ the unit flushes first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, delete, select
@@ -18,6 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.store.models import CODED_EVENTS, PATIENTS
 from services.indicators.store.recorded import note_entries, recount
+from services.indicators.store.stale import (
+    ENTRY_FIELDS,
+    PATIENT_FIELDS,
+    entry_changed_since,
+    note,
+    patient_changed_since,
+)
 from shared.db import bulk_insert
 
 KEY = "indicators.staged"  # session.info key
@@ -63,22 +71,37 @@ async def _replace(session: AsyncSession, table: Table, key: str, rows: dict[str
     return old
 
 
-async def flush(session: AsyncSession) -> list[dict[str, Any]]:
-    """Write what the unit staged; returns the entry rows written whose code a rule reads, or whose stored
-    version's code did (a correction may replace a relevant code with one no rule reads)."""
+@dataclass(frozen=True)
+class Flushed:
+    entries: list[dict[str, Any]]  # entry rows written whose code a rule reads, or whose stored version's did
+    since: dict[str, date]  # practice -> the earliest date from which the record changed
+
+
+async def flush(session: AsyncSession) -> Flushed:
+    """Write what the unit staged; returns the relevant entry rows written (a correction may replace a
+    relevant code with one no rule reads) and the earliest date each practice's record changed from."""
     held: Staged | None = session.info.pop(KEY, None)
+    since: dict[str, date] = {}
     if held is None:
-        return []
+        return Flushed([], since)
     if held.patients:
-        await _replace(session, PATIENTS, "patient_id", held.patients)
+        before = await _replace(session, PATIENTS, "patient_id", held.patients, *PATIENT_FIELDS)
+        for pid, row in held.patients.items():
+            was = before.get(pid)
+            day = patient_changed_since(was, row)
+            note(since, row["practice_ods"], day)
+            if was is not None and was["practice_ods"] != row["practice_ods"]:
+                note(since, was["practice_ods"], day)
     if not held.entries:
-        return []
-    old = await _replace(session, CODED_EVENTS, "entry_id", held.entries,
-                         "relevant", "retracted", "code", "effective_date")
+        return Flushed([], since)
+    old = await _replace(session, CODED_EVENTS, "entry_id", held.entries, *ENTRY_FIELDS)
     await note_entries(session, held.entries.values())
     # A replaced live entry that moved to another code or a later date may have been its code's earliest.
     moved = {(r["practice_ods"], was["code"]) for k, was in old.items() if not was["retracted"]
              for r in [held.entries[k]] if r["code"] != was["code"] or r["effective_date"] > was["effective_date"]}
     if moved:
         await recount(session, moved)
-    return [r for r in held.entries.values() if r["relevant"] or old.get(r["entry_id"], {}).get("relevant")]
+    for eid, row in held.entries.items():
+        note(since, row["practice_ods"], entry_changed_since(old.get(eid), row))
+    return Flushed(
+        [r for r in held.entries.values() if r["relevant"] or old.get(r["entry_id"], {}).get("relevant")], since)
