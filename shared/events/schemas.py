@@ -164,7 +164,9 @@ class IndicatorUpdated(EventPayload):
 
 class PatientGapChanged(EventPayload):
     event_type: ClassVar[str] = "patient.gap.changed"
-    description: ClassVar[str] = "A patient's care gap on an indicator opened or closed."
+    description: ClassVar[str] = (
+        "A patient's care gap on an indicator opened or closed, or the invitations counted on an open gap changed."
+    )
     patient_id: str
     indicator_id: str
     ruleset: str
@@ -174,6 +176,16 @@ class PatientGapChanged(EventPayload):
     register_id: str | None = None
     invitations_this_year: int = 0
     deadline: date | None = None
+    # additive and optional (events published before they existed carry neither: they parse with the defaults)
+    invited_on: list[date] = Field(
+        default_factory=list, description="Dates of the invitations the indicator counts so far this QOF year, "
+        "from the invitation codes in the record whoever recorded them (recall, a letter coded by the practice): "
+        "earliest first, each at least 7 days after the one before (invitations_this_year of them)"
+    )
+    closed_as: Literal["numerator", "pca", "excluded", "left"] | None = Field(
+        None, description="A closed gap: what the patient's outcome became (left: no longer in the indicator's "
+        "population, e.g. off the register or the list); reason then says why, from the rule that decided it"
+    )
 
 
 # --- recall ----------------------------------------------------------------------------------------------

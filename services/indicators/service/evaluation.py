@@ -266,30 +266,13 @@ async def refresh(
     payloads: list[EventPayload] = []
     opened = closed = 0
     for key in old.keys() | new.keys():
-        was = old.get(key, {}).get("status") == "denominator_only"
-        now = key in new and new[key]["status"] == "denominator_only"
-        if was == now:
+        event = gap_changed(kernel, practice, key, old.get(key), new.get(key))
+        if event is None:
             continue
-        pid, rid, iid = key
-        ind = kernel.ruleset(rid).indicator(iid)
-        src = new[key] if now else old[key]
-        gap = src.get("gap") or {}
-        payloads.append(
-            PatientGapChanged(
-                practice_ods=practice,
-                patient_id=pid,
-                indicator_id=iid,
-                ruleset=rid,
-                open=now,
-                reason=gap.get("why") or (src.get("trace") or {}).get("text"),
-                action=gap.get("closes"),
-                register_id=ind.register,
-                invitations_this_year=int(gap.get("invites_so_far") or 0),
-                deadline=date.fromisoformat(gap["deadline"]) if gap.get("deadline") else None,
-            )
-        )
-        opened += now
-        closed += not now
+        payloads.append(event)
+        was = key in old and old[key]["status"] == "denominator_only"
+        opened += event.open and not was
+        closed += not event.open
     await replace_outcomes(session, practice, ids, rows)
     if defer_aggregates:
         await upsert(session, PENDING_RESCORES, [{"practice_ods": practice, "marked_at": utcnow()}], ("practice_ods",))
@@ -298,6 +281,52 @@ async def refresh(
         updated = await publish_aggregates(session, kernel, practice, contract, full=ids is None, out=payloads)
     await enqueue(session, events, payloads, source=SOURCE)
     return RefreshResult(len(patients), len(rows), opened, closed, updated)
+
+
+def gap_changed(
+    kernel: Kernel,
+    practice: str,
+    key: tuple[str, str, str],
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> PatientGapChanged | None:
+    """The gap event of one (patient, rule set, indicator) outcome: when its gap opened or closed, or when an
+    open gap's counted invitations changed (e.g. an invitation the practice coded outside recall). A closed gap
+    says what the outcome became and the rule's text (``closed_as``, ``reason``)."""
+    was = before is not None and before["status"] == "denominator_only"
+    now = after is not None and after["status"] == "denominator_only"
+    old_gap = (before or {}).get("gap") or {}
+    if not (was or now):
+        return None
+    if was and now and old_gap.get("invited_on", []) == ((after or {}).get("gap") or {}).get("invited_on", []):
+        return None
+    pid, rid, iid = key
+    src = after if now else before
+    assert src is not None
+    gap = src.get("gap") or {}
+    reason = gap.get("why") or (src.get("trace") or {}).get("text")
+    closed_as: Literal["numerator", "pca", "excluded", "left"] | None = None
+    if not now:
+        closed_as = "left" if after is None else after["status"]
+        if after is None:
+            reason = f"no longer in {iid}'s population (off its register, outside its ages or off the list)"
+        else:
+            text = (after.get("trace") or {}).get("text") or ""
+            reason = f"{text} ({after['field']})" if after.get("field") else text
+    return PatientGapChanged(
+        practice_ods=practice,
+        patient_id=pid,
+        indicator_id=iid,
+        ruleset=rid,
+        open=now,
+        reason=reason,
+        action=gap.get("closes"),
+        register_id=kernel.ruleset(rid).indicator(iid).register,
+        invitations_this_year=int(gap.get("invites_so_far") or 0),
+        deadline=date.fromisoformat(gap["deadline"]) if gap.get("deadline") else None,
+        invited_on=[date.fromisoformat(d) for d in gap.get("invited_on", [])],
+        closed_as=closed_as,
+    )
 
 
 def aggregate_state(r: Result, day: date) -> dict[str, Any]:

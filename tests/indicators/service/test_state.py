@@ -4,6 +4,7 @@ and a full recompute gives the same answer as the incremental path (SQLite and P
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from services.indicators.store.models import IndicatorState, Outcome
 from shared.codelists import shipped_library
 from tests.indicators.service.helpers import (
     DM,
+    DMINVITE,
     DMRES,
     HBA1C,
     PRACTICE,
@@ -164,3 +166,43 @@ async def test_a_batch_of_events_rescores_the_practice_once(database_url: str) -
         async with rt.sessions() as s:
             assert (await s.execute(select(PENDING_RESCORES))).first() is None
         assert await rescore_pending(rt, app.state.kernel) == 0
+
+
+async def test_gap_events_carry_the_invitations_in_the_record_and_what_closed_the_gap(database_url: str) -> None:
+    """DM020 rule 8: "Reject patients whose latest IFCC-HbA1c in the 12 months was above target and was followed
+    by two invitations at least 7 days apart, or who had two such invitations and no IFCC-HbA1c in the 12 months";
+    DMINVITE1_DAT is the earliest invite on or after the start of the year, DMINVITE2_DAT the earliest "at least 7
+    days after the first invitation" (QOF_RULES.md §2.2). An invitation the practice codes outside recall is one
+    of them: the open gap's event says its date, and the gap the second invitation closes says it closed as a PCA.
+    """
+    def dm020(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if e["indicator_id"] == "DM020" and e["ruleset"] == "qof-2025-26"]
+
+    async with indicators_app(database_url) as (app, _client, _headers):
+        await diabetic(app, "inv")
+        (opened,) = dm020(await outbox(app, "patient.gap.changed"))
+        assert opened["open"] is True and opened["invited_on"] == [] and opened["closed_as"] is None
+
+        # a first invitation by letter, coded in the record: the gap stays open and says so
+        await deliver(app, recorded("inv", ("inv-l1", DMINVITE, date(2025, 11, 3), None)))
+        events = dm020(await outbox(app, "patient.gap.changed"))
+        assert len(events) == 2 and events[-1]["open"] is True
+        assert events[-1]["invited_on"] == ["2025-11-03"] and events[-1]["invitations_this_year"] == 1
+        # redelivered or unrelated: the invitations did not change, nothing more is said
+        await deliver(app, recorded("inv", ("inv-l1", DMINVITE, date(2025, 11, 3), None)))
+        assert len(dm020(await outbox(app, "patient.gap.changed"))) == 2
+
+        # six days later does not count as the second; seven days later does, and the PCA closes the gap
+        await deliver(app, recorded("inv", ("inv-l2", DMINVITE, date(2025, 11, 9), None)))
+        assert len(dm020(await outbox(app, "patient.gap.changed"))) == 2
+        await deliver(app, recorded("inv", ("inv-l3", DMINVITE, date(2025, 11, 10), None)))
+        closed = dm020(await outbox(app, "patient.gap.changed"))[-1]
+        assert closed["open"] is False and closed["closed_as"] == "pca"
+        assert "two invitations" in closed["reason"]
+
+        # off the register: the gap that reopened (a retraction) closes as "left"
+        await deliver(app, retracted("inv", "inv-l3"))
+        assert dm020(await outbox(app, "patient.gap.changed"))[-1]["open"] is True
+        await deliver(app, recorded("inv", ("inv-res", DMRES, date(2025, 12, 1), None)))
+        left = dm020(await outbox(app, "patient.gap.changed"))[-1]
+        assert left["open"] is False and left["closed_as"] == "left" and "population" in left["reason"]
