@@ -1,4 +1,7 @@
-"""Worklists: open gaps per indicator with the why-trace, the cross-indicator next-best list, time-sensitive gaps."""
+"""Worklists: open gaps per indicator with the why-trace, the cross-indicator next-best list, time-sensitive gaps.
+
+Each takes ``?on=`` as achievement does: the worklist for that date, from the record as it stood then, on the
+QOF rule set of its year (named with the achievement date in the answer)."""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.indicators.api.achievement import OnQuery, month_ends
 from services.indicators.api.deps import KernelDep, Reader, decode_cursor, page_of
 from services.indicators.api.schemas import FRESHNESS, FreshnessOut, YearOut, freshness_out, year_out
-from services.indicators.service.achievement import achievement
+from services.indicators.service.achievement import Achievement, achievement
+from services.indicators.service.kernel import Kernel
 from services.indicators.service.worklists import (
     Item,
     indicator_worklist,
@@ -21,9 +27,23 @@ from services.indicators.service.worklists import (
 from services.indicators.store.models import audit_log
 from shared.audit import audit
 from shared.problems import not_found
-from shared.service import RuntimeDep
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/practices/{ods}", tags=["worklists"])
+
+
+def live_on(kernel: Kernel, on: date | None) -> Kernel | None:
+    """For a worklist asked for a date, the kernel to evaluate the record with when the stored outcomes are not
+    for that date (with no date the stored outcomes are read, as before)."""
+    return None if on is None else kernel
+
+
+async def scored(s: AsyncSession, rt: Runtime, kernel: Kernel, practice: str, on: date | None) -> Achievement:
+    """The achievement a worklist is for; for a date, with the improvement baselines the achievement route
+    reads (computed from the record first where not held)."""
+    if on is not None:
+        await month_ends(rt, kernel, practice, baselines_only=True)
+    return await achievement(s, kernel, practice, on=on)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -114,15 +134,16 @@ async def worklist(
     principal: Reader,
     cursor: str | None = None,
     limit: Limit = 100,
+    on: OnQuery = None,
 ) -> WorklistOut:
     offset = decode_cursor(cursor)
     practice = ods.upper()
     async with rt.sessions() as s, s.begin():
-        a = await achievement(s, kernel, practice)
+        a = await scored(s, rt, kernel, practice, on)
         r = a.result(indicator_id)
         if r is None:
             raise not_found(f"Indicator {indicator_id} in this practice's contract")
-        items = await indicator_worklist(s, a, r, a.period.achievement_date)
+        items = await indicator_worklist(s, a, r, a.period.achievement_date, from_record=live_on(kernel, on))
         await audit(s, audit_log, principal, "worklist.read", r.indicator.id, practice=practice)
     v = value_of(r, a)
     page, next_cursor = page_of(items, offset, limit)
@@ -180,13 +201,19 @@ class NextBestOut(YearOut):
     summary="Patients ranked by the £ one review could unlock across all their open gaps",
 )
 async def worklist_next_best(
-    ods: str, rt: RuntimeDep, kernel: KernelDep, principal: Reader, cursor: str | None = None, limit: Limit = 100
+    ods: str,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    principal: Reader,
+    cursor: str | None = None,
+    limit: Limit = 100,
+    on: OnQuery = None,
 ) -> NextBestOut:
     offset = decode_cursor(cursor)
     practice = ods.upper()
     async with rt.sessions() as s, s.begin():
-        a = await achievement(s, kernel, practice)
-        ranked, expired = await next_best(s, a, a.period.achievement_date)
+        a = await scored(s, rt, kernel, practice, on)
+        ranked, expired = await next_best(s, a, a.period.achievement_date, from_record=live_on(kernel, on))
         await audit(s, audit_log, principal, "worklist.read", "next-best", practice=practice)
     page, next_cursor = page_of(ranked, offset, limit)
     return NextBestOut(
@@ -225,13 +252,19 @@ class TimeSensitiveOut(YearOut):
     "/worklist/time-sensitive", response_model=TimeSensitiveOut, summary="Open gaps with a deadline, soonest first"
 )
 async def worklist_time_sensitive(
-    ods: str, rt: RuntimeDep, kernel: KernelDep, principal: Reader, cursor: str | None = None, limit: Limit = 100
+    ods: str,
+    rt: RuntimeDep,
+    kernel: KernelDep,
+    principal: Reader,
+    cursor: str | None = None,
+    limit: Limit = 100,
+    on: OnQuery = None,
 ) -> TimeSensitiveOut:
     offset = decode_cursor(cursor)
     practice = ods.upper()
     async with rt.sessions() as s, s.begin():
-        a = await achievement(s, kernel, practice)
-        items, expired = await time_sensitive(s, a, a.period.achievement_date)
+        a = await scored(s, rt, kernel, practice, on)
+        items, expired = await time_sensitive(s, a, a.period.achievement_date, from_record=live_on(kernel, on))
         await audit(s, audit_log, principal, "worklist.read", "time-sensitive", practice=practice)
     page, next_cursor = page_of(items, offset, limit)
     return TimeSensitiveOut(

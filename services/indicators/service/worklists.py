@@ -3,10 +3,14 @@
 ``gbp_per_patient`` of an indicator is the £ still to earn up to the upper threshold divided by the patients
 needed to reach it (PCIT's "value per remaining patient"); below the lower threshold each of those patients is
 worth the same share, so the ranking does not stall at 0 £ while the practice climbs to the threshold.
+
+A worklist for another date (``?on=``) is the record as it stood that day: when the achievement for it was
+scored live (the stored outcomes are for another date), the open gaps are evaluated live too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,8 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.achievement import Achievement, value_factor
-from services.indicators.service.scoring import Result
+from services.indicators.service.evaluation import THREAD_ABOVE, evaluate, gap_json, periods, trace_json
+from services.indicators.service.kernel import Kernel
+from services.indicators.service.scoring import STORED_STATUS, Result
 from services.indicators.store.models import OUTCOMES
+from services.indicators.store.state import load_patients
 
 
 @dataclass(frozen=True)
@@ -75,22 +82,69 @@ class Item:
     ruleset_id: str = ""
 
 
+@dataclass(frozen=True)
+class GapRow:
+    """An open gap as the outcomes table holds it."""
+
+    patient_id: str
+    ruleset_id: str
+    indicator_id: str
+    trace: dict[str, Any]
+    gap: dict[str, Any] | None
+    deadline: date | None
+
+
+async def live_gaps(session: AsyncSession, kernel: Kernel, a: Achievement) -> list[GapRow]:
+    """The open gaps on ``a``'s achievement date, from the record as it stood that day (the stored outcomes are
+    for another date)."""
+    patients = await load_patients(session, a.practice, kernel)
+    period_of = periods(kernel, a.contract, on=a.period.achievement_date)
+    if len(patients) > THREAD_ABOVE:
+        pairs = await asyncio.to_thread(evaluate, kernel, a.contract, patients, period_of)
+    else:
+        pairs = evaluate(kernel, a.contract, patients, period_of)
+    return [
+        GapRow(o.patient_id, rid, o.indicator_id, trace_json(o.trace), gap_json(o.gap),
+               o.gap.deadline if o.gap else None)
+        for rid, o in pairs
+        if STORED_STATUS[o.status] == "denominator_only"
+    ]
+
+
 async def open_gaps(
-    session: AsyncSession, practice: str, indicator: tuple[str, str] | None = None, *, deadline_only: bool = False
-) -> list[Any]:
+    session: AsyncSession,
+    a: Achievement,
+    indicator: tuple[str, str] | None = None,
+    *,
+    deadline_only: bool = False,
+    from_record: Kernel | None = None,
+) -> list[GapRow]:
+    """Open gaps of the practice, by patient: from the stored outcomes, or with ``from_record`` (the kernel)
+    evaluated from the record on ``a``'s date when ``a`` was scored live (a date the stored outcomes are not
+    for)."""
+    if from_record is not None and a.source == "live":
+        rows = await live_gaps(session, from_record, a)
+        return sorted(
+            (x for x in rows
+             if (indicator is None or (x.ruleset_id, x.indicator_id) == indicator)
+             and (not deadline_only or x.deadline is not None)),
+            key=lambda x: x.patient_id,
+        )
     oc = OUTCOMES.c
     q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.trace, oc.gap, oc.deadline).where(
-        oc.practice_ods == practice, oc.status == "denominator_only"
+        oc.practice_ods == a.practice, oc.status == "denominator_only"
     )
     if indicator is not None:
         q = q.where(oc.ruleset_id == indicator[0], oc.indicator_id == indicator[1])
     if deadline_only:
         q = q.where(oc.deadline.is_not(None))
-    return list(await session.execute(q.order_by(oc.patient_id)))
+    return [GapRow(*x) for x in await session.execute(q.order_by(oc.patient_id))]
 
 
-async def indicator_worklist(session: AsyncSession, a: Achievement, r: Result, today: date) -> list[Item]:
-    rows = await open_gaps(session, a.practice, (r.ruleset.id, r.indicator.id))
+async def indicator_worklist(
+    session: AsyncSession, a: Achievement, r: Result, today: date, *, from_record: Kernel | None = None
+) -> list[Item]:
+    rows = await open_gaps(session, a, (r.ruleset.id, r.indicator.id), from_record=from_record)
     return [Item(x.patient_id, x.indicator_id, x.trace, x.gap, _days_left(x.gap, today)) for x in rows]
 
 
@@ -109,13 +163,16 @@ class Workable:
     expired: int
 
 
-async def workable_gaps(session: AsyncSession, a: Achievement, today: date, *, deadline_only: bool = False) -> Workable:
+async def workable_gaps(
+    session: AsyncSession, a: Achievement, today: date, *, deadline_only: bool = False,
+    from_record: Kernel | None = None,
+) -> Workable:
     """One selection for next-best and time-sensitive, so the two lists always agree: open gaps of the scored
     indicators of the practice's contract, less those whose deadline is before ``today``."""
     wanted = {(r.ruleset.id, r.indicator.id) for r in a.results if r.readiness != "incomplete"}
     items: list[Item] = []
     expired = 0
-    for x in await open_gaps(session, a.practice, deadline_only=deadline_only):
+    for x in await open_gaps(session, a, deadline_only=deadline_only, from_record=from_record):
         if (x.ruleset_id, x.indicator_id) not in wanted:
             continue
         days = _days_left(x.gap, today)
@@ -126,12 +183,14 @@ async def workable_gaps(session: AsyncSession, a: Achievement, today: date, *, d
     return Workable(items, expired)
 
 
-async def next_best(session: AsyncSession, a: Achievement, today: date) -> tuple[list[Ranked], int]:
+async def next_best(
+    session: AsyncSession, a: Achievement, today: date, *, from_record: Kernel | None = None
+) -> tuple[list[Ranked], int]:
     """Patients ranked by the £ their workable gaps unlock; a gap past its deadline counts for nothing and is
     left out (returned as a count)."""
     values = {(r.ruleset.id, r.indicator.id): value_of(r, a) for r in a.results if r.readiness != "incomplete"}
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    w = await workable_gaps(session, a, today)
+    w = await workable_gaps(session, a, today, from_record=from_record)
     for i in w.items:
         v = values[(i.ruleset_id, i.indicator_id)]
         per[i.patient_id].append(
@@ -147,9 +206,11 @@ async def next_best(session: AsyncSession, a: Achievement, today: date) -> tuple
     return ranked, w.expired
 
 
-async def time_sensitive(session: AsyncSession, a: Achievement, today: date) -> tuple[list[Item], int]:
+async def time_sensitive(
+    session: AsyncSession, a: Achievement, today: date, *, from_record: Kernel | None = None
+) -> tuple[list[Item], int]:
     """Workable gaps with a deadline, soonest first (the same gaps next-best counts), and the expired count."""
-    w = await workable_gaps(session, a, today, deadline_only=True)
+    w = await workable_gaps(session, a, today, deadline_only=True, from_record=from_record)
     items = sorted(
         (i for i in w.items if i.days_left is not None), key=lambda i: (i.days_left or 0, i.patient_id, i.indicator_id)
     )
