@@ -51,43 +51,49 @@ async def resolve(c: Calls, practice: str, patient_ids: list[str]) -> dict[str, 
     return identities(found)
 
 
+def _on(on: date | None) -> dict[str, str]:
+    """The ``on`` query of a worklist asked for a date (none: today)."""
+    return {} if on is None else {"on": on.isoformat()}
+
+
 async def _indicator_list(c: Calls, user: PracticeUser, indicator_id: str, cursor: str | None,
-                          limit: int) -> dict[str, Any]:
-    params: dict[str, Any] = {"limit": limit}
+                          limit: int, on: date | None = None) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit, **_on(on)}
     if cursor:
         params["cursor"] = cursor
     return await c.get("indicators", f"{_p(user)}/indicators/{indicator_id}/worklist", params)  # type: ignore[no-any-return]
 
 
-async def _every_page(c: Calls, path: str) -> list[dict[str, Any]]:
+async def _every_page(c: Calls, path: str, on: date | None = None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page = await c.get("indicators", path, {"limit": 1000, **({"cursor": cursor} if cursor else {})})
+        page = await c.get("indicators", path, {"limit": 1000, **_on(on), **({"cursor": cursor} if cursor else {})})
         items.extend(page["items"])
         cursor = page.get("next_cursor")
         if not cursor:
             return items
 
 
-async def _across(c: Calls, user: PracticeUser, ranked: dict[str, Any], day: date) -> list[Any]:
+async def _across(c: Calls, user: PracticeUser, ranked: dict[str, Any], day: date,
+                  on: date | None = None) -> list[Any]:
     """Ranked patients with the why-trace of each gap (from each indicator's worklist) and their identities."""
     wanted = sorted({g["indicator_id"] for x in ranked["items"] for g in x["gaps"]})
     details: dict[tuple[str, str], dict[str, Any]] = {}
     for iid in wanted:
-        for item in await _every_page(c, f"{_p(user)}/indicators/{iid}/worklist"):
+        for item in await _every_page(c, f"{_p(user)}/indicators/{iid}/worklist", on):
             details[(item["patient_id"], iid)] = item
     ids = await resolve(c, user.practice or "", [x["patient_id"] for x in ranked["items"]])
     return next_best_rows(ranked, details, ids, day)
 
 
 @router.get("/worklists/export.csv")
-async def across_csv(request: Request, user: PracticeUser) -> Response:
+async def across_csv(request: Request, user: PracticeUser, on: date | None = None) -> Response:
     c = calls(request, user)
-    ranked = await c.get("indicators", f"{_p(user)}/worklist/next-best", {"limit": 1000})
-    ranked["items"] = await _every_page(c, f"{_p(user)}/worklist/next-best")
-    rows = await _across(c, user, ranked, date.fromisoformat(ranked["achievement_date"]))
-    return _csv(csv_text(rows), f"{user.practice}-worklist-{ranked['achievement_date']}.csv")
+    ranked = await c.get("indicators", f"{_p(user)}/worklist/next-best", {"limit": 1000, **_on(on)})
+    ranked["items"] = await _every_page(c, f"{_p(user)}/worklist/next-best", on)
+    rows = await _across(c, user, ranked, date.fromisoformat(ranked["achievement_date"]), on)
+    return _csv(csv_text(rows), f"{user.practice}-worklist-{ranked['achievement_date']}.csv", ranked)
 
 
 @router.get("/worklists", response_class=HTMLResponse)
@@ -102,13 +108,13 @@ async def across_page(request: Request, user: PracticeUser, cursor: str | None =
 
 
 @router.get("/worklists/{indicator_id}/export.csv")
-async def indicator_csv(request: Request, user: PracticeUser, indicator_id: str) -> Response:
+async def indicator_csv(request: Request, user: PracticeUser, indicator_id: str, on: date | None = None) -> Response:
     c = calls(request, user)
-    wl = await _indicator_list(c, user, indicator_id, None, 1)
-    wl["items"] = await _every_page(c, f"{_p(user)}/indicators/{indicator_id}/worklist")
+    wl = await _indicator_list(c, user, indicator_id, None, 1, on)
+    wl["items"] = await _every_page(c, f"{_p(user)}/indicators/{indicator_id}/worklist", on)
     ids = await resolve(c, user.practice or "", [i["patient_id"] for i in wl["items"]])
     rows = indicator_rows(wl, ids, date.fromisoformat(wl["achievement_date"]))
-    return _csv(csv_text(rows), f"{user.practice}-{wl['indicator_id']}-{wl['achievement_date']}.csv")
+    return _csv(csv_text(rows), f"{user.practice}-{wl['indicator_id']}-{wl['achievement_date']}.csv", wl)
 
 
 @router.get("/worklists/{indicator_id}", response_class=HTMLResponse)
@@ -134,6 +140,11 @@ async def patient_page(request: Request, user: PracticeUser, patient_id: str) ->
                   mine=mine, others=others, title="Patient's QOF page")
 
 
-def _csv(text: str, filename: str) -> Response:
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def _csv(text: str, filename: str, year: dict[str, Any] | None = None) -> Response:
+    """A CSV download; a worklist's (``year``: the answer it is built from) says its QOF year and achievement
+    date in headers, as the publication CSV does (its columns carry neither)."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if year is not None:
+        headers |= {"QOF-Year": year["qof_year"], "QOF-Year-Closed": str(year["year_closed"]).lower(),
+                    "QOF-Achievement-Date": year["achievement_date"]}
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
