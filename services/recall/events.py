@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.recall.domain.lifecycle import gap_closed_reason
 from services.recall.domain.planner import ruleset_year_start
 from services.recall.store.models import Campaign, Gap, Invitation, RecallPatient
 from services.recall.store.planning import open_gaps
@@ -56,6 +57,9 @@ async def on_gap(session: AsyncSession, _env: Envelope, payload: EventPayload) -
         "open": payload.open,
         "action": payload.action,
         "invitations_this_year": payload.invitations_this_year,
+        "invited_on": [d.isoformat() for d in payload.invited_on],
+        "closed_as": payload.closed_as,
+        "reason": (payload.reason or "")[:300] or None,
         "changed_at": utcnow(),
     }
     await upsert(session, Gap.__table__, [row],  # type: ignore[arg-type]
@@ -65,7 +69,12 @@ async def on_gap(session: AsyncSession, _env: Envelope, payload: EventPayload) -
         still_open = await session.scalar(select(Gap.indicator_id).where(
             open_gaps(payload.practice_ods, year), Gap.patient_id == payload.patient_id))
         if still_open is None:
-            await stop_planned(session, payload.practice_ods, payload.patient_id, "review coded: gap closed", year)
+            await stop_planned(session, payload.practice_ods, payload.patient_id, closed_reason(payload), year)
+
+
+def closed_reason(payload: PatientGapChanged) -> str:
+    """Why a closed gap stops the invitations: what the outcome became, by the rule that decided it."""
+    return gap_closed_reason(payload.indicator_id, payload.closed_as, payload.reason)
 
 
 async def stop_planned(

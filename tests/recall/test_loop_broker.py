@@ -1,7 +1,10 @@
 """The whole loop on the real broker, registers, indicators and recall each with its own database (SQLite and
 PostgreSQL): a gap opens in indicators, recall plans and sends the first invitation, the second at least seven
 days later, registers writes both invitation codes into the record, and indicators shows the "no response to
-two invitations" PCA. A patient whose review is coded between the two invitations gets no second one.
+two invitations" PCA. A patient whose review is coded between the two invitations gets no second one. A patient
+the practice invited by letter outside recall (the invitation code in the record) gets recall's second invitation
+as their next, never a first: "Since 2019/20 this PCA is automatic once the second invite is coded" (QOF_RULES.md,
+PCA reason 3).
 
 QOF 2026/27 HYP010, rule 8 (the rule set's text of the business rule): "Reject patients with two invitations at
 least 7 days apart in the service year after their latest blood pressure in the 12 months (or with no blood
@@ -82,20 +85,24 @@ async def test_gap_to_pca_through_the_broker(
         base_r, base = f"/v1/practices/{practice}", f"/v1/practices/{practice}/recall"
         people = [{"nhs_number": synthetic_nhs_number(800 + n), "given_name": name, "family_name": "Loop",
                    "date_of_birth": "1960-05-17", "sex": "female", "registered_on": "2010-01-01",
-                   "contact": {"mobile": f"0770090080{n}"}} for n, name in ((1, "Ann"), (2, "Bea"))]
+                   "contact": {"mobile": f"0770090080{n}"}} for n, name in ((1, "Ann"), (2, "Bea"), (3, "Cai"))]
         ids = (await rc.put(f"{base_r}/patients", headers=rh, json={"patients": people})).json()["ids"]
-        ann, bea = (ids[p["nhs_number"]] for p in people)
+        ann, bea, cai = (ids[p["nhs_number"]] for p in people)
         r = await rc.post(f"{base_r}/records", headers=rh, json={"entries": [
             {"entry_id": f"dx-{p['nhs_number']}", "nhs_number": p["nhs_number"], "code": HYP,
-             "effective_date": "2015-06-01"} for p in people]})
+             "effective_date": "2015-06-01"} for p in people] + [
+            # Cai's first invitation: a letter the practice sent on 28 September and coded itself
+            {"entry_id": "letter-cai", "nhs_number": people[2]["nhs_number"], "code": HYP_INVITE,
+             "effective_date": "2026-09-28"}]})
         assert r.status_code == 200, r.text
 
         async def open_gaps() -> set[str]:
             async with rec.state.runtime.sessions() as s:
-                rows = await s.scalars(select(Gap.patient_id).where(
-                    Gap.practice_ods == practice, Gap.indicator_id == "HYP010", Gap.open.is_(True)))
-                found = set(rows)
-            return found if found == {ann, bea} else set()
+                rows = (await s.execute(select(Gap.patient_id, Gap.invited_on).where(
+                    Gap.practice_ods == practice, Gap.indicator_id == "HYP010", Gap.open.is_(True)))).all()
+            found = {pid for pid, _ in rows}
+            letter = {pid: dates for pid, dates in rows}.get(cai)
+            return found if found == {ann, bea, cai} and letter == ["2026-09-28"] else set()
 
         # registers -> code.recorded -> indicators -> patient.gap.changed -> recall
         await until(open_gaps, "HYP010 gaps published by indicators and held by recall")
@@ -106,9 +113,9 @@ async def test_gap_to_pca_through_the_broker(
         c = (await client.post(f"{base}/campaigns", headers=h, json={
             "name": "Hypertension 2026-27", "strategy": "asap", "templates": TEMPLATES,
             "invite_codes": {"HYP_REG": HYP_INVITE}})).json()
-        assert c["plan"]["planned"] == 2, c
+        assert c["plan"]["planned"] == 3 and c["plan"]["second_from_record"] == 1, c
         runs = f"{base}/campaigns/{c['id']}/runs?wait=true"
-        assert (await client.post(runs, headers=h)).json()["sent"] == 2
+        assert (await client.post(runs, headers=h)).json()["sent"] == 2  # Ann and Bea: Cai has had a first
 
         # Bea's blood pressure is coded two days later: HYP010 closes for her in indicators, and recall hears it.
         r = await rc.post(f"{base_r}/records", headers=rh, json={"entries": [
@@ -124,9 +131,9 @@ async def test_gap_to_pca_through_the_broker(
 
         clock.at += timedelta(days=7)
         pre = (await client.get(f"{base}/campaigns/{c['id']}/preview?stage=2", headers=h)).json()
-        assert pre["moves_into_pca"] == [ann]  # shown before the run
+        assert pre["moves_into_pca"] == sorted([ann, cai])  # shown before the run
         second = (await client.post(runs + "&stage=2", headers=h)).json()
-        assert second["sent"] == 1, second
+        assert second["sent"] == 2, second
 
         async def invites(pid: str, want: int) -> list[str] | None:
             rows = (await rc.get(f"{base_r}/patients/{pid}/records", headers=rh)).json()
@@ -135,14 +142,16 @@ async def test_gap_to_pca_through_the_broker(
         assert await until(lambda: invites(ann, 2), "both of Ann's invitation codes in registers") == \
             ["2026-10-05", "2026-10-12"]
         assert await invites(bea, 1) == ["2026-10-05"]
+        assert await until(lambda: invites(cai, 2), "Cai's letter and recall's second") == \
+            ["2026-09-28", "2026-10-12"]
 
         async def pca() -> dict[str, Any] | None:
             body = (await ic.get(f"/v1/practices/{practice}/indicators/HYP010", headers=ih)).json()
-            return body if body.get("pcas", {}).get("HYPBPINV") == 1 else None
+            return body if body.get("pcas", {}).get("HYPBPINV") == 2 else None
         hyp010 = await until(pca, "the no-response PCA in indicators")
-        # Ann is excepted (not in the denominator); Bea's BP of 128/78 meets the indicator.
+        # Ann and Cai are excepted (not in the denominator); Bea's BP of 128/78 meets the indicator.
         assert (hyp010["numerator"], hyp010["denominator"]) == (1, 1), hyp010
         assert hyp010["qof_year"] == "2026/27" and hyp010["achievement_date"] == INDICATORS_TODAY.isoformat()
 
         sent = [e["reference"].split(":")[1:3] for e in standin.log()]
-        assert sorted(sent) == sorted([[ann, "1"], [bea, "1"], [ann, "2"]])
+        assert sorted(sent) == sorted([[ann, "1"], [bea, "1"], [ann, "2"], [cai, "2"]])

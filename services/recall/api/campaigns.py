@@ -49,7 +49,8 @@ async def create_campaign(
     if errors:
         raise invalid(errors, "The campaign was not created and nothing was sent")
     async with rt.sessions() as s, s.begin():
-        result = await make_plan(s, practice, now.date(), body.strategy, body.values, body.mop_up)
+        result = await make_plan(s, practice, now.date(), body.strategy, body.values, body.mop_up,
+                                 body.second_after_days)
         c = new_campaign(practice, body, qof_year_start(now.date()), principal.subject)
         s.add(c)
         await s.flush()

@@ -45,6 +45,7 @@ def plan_out(result: Plan, strategy: str) -> PlanOut:
         year=f"{y}-{str(y + 1)[2:]}",
         strategy=strategy,  # type: ignore[arg-type]
         planned=len(result.planned),
+        second_from_record=sum(p.stage == 2 for p in result.planned),
         load=[
             MonthLoad(month=m, clinic=c, planned=used, capacity=cap)
             for m, per in sorted(result.load.items())

@@ -66,6 +66,9 @@ class PlanOut(BaseModel):
     year: str = Field(description="QOF year, e.g. 2026-27")
     strategy: Strategy
     planned: int
+    second_from_record: int = Field(0, description="Planned patients whose record already holds a first "
+                                    "invitation on every register due (e.g. a letter the practice coded): theirs "
+                                    "is the second invitation, sent by the stage 2 run 7 days after the first")
     load: list[MonthLoad]
     over_capacity: int
     unplanned: list[dict[str, str]]

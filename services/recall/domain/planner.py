@@ -10,10 +10,12 @@ no month are listed as ``unplanned`` with the reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
+
+from services.recall.domain.lifecycle import MIN_DAYS_APART, from_record
 
 Strategy = Literal["birthday", "chosen", "asap"]
 MOP_UP_MONTHS = (1, 2, 3)
@@ -34,6 +36,8 @@ class Candidate:
     value: float = 0.0  # £ the reviews are worth, or a clinical priority score
     chosen_month: int | None = None
     vulnerable: str | None = None  # housebound, care home, palliative care, learning disability
+    # per register: the invitation dates indicators counts in the record this year (recall's or the practice's)
+    invited_on: Mapping[str, tuple[date, ...]] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class Planned:
     send_month: date  # first day of the month the first invitation goes
     value: float
     moved: bool  # True when capacity moved the patient from their target month
+    stage: int = 1  # 2: the record holds a first invitation on every register already (e.g. a letter coded)
+    not_before: date | None = None  # stage 2: at least 7 days after that first invitation
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,7 @@ def plan(
     strategy: Strategy,
     today: date,
     mop_up: bool = True,
+    days_apart: int = MIN_DAYS_APART,
 ) -> Plan:
     year_start = qof_year_start(today)
     months = year_months(year_start)
@@ -141,6 +148,13 @@ def plan(
         if not names:
             out.unplanned.append(Unplanned(cand.patient_id, f"no clinic covers {', '.join(uncovered)}"))
             continue
+        # The invitation is for the reviews its clinics hold (a register no clinic covers is not promised),
+        # less those the record shows invited twice already.
+        record = from_record(cand.invited_on, cand.registers - set(uncovered), days_apart)
+        if not record.registers:
+            out.unplanned.append(Unplanned(cand.patient_id, record.twice_text()))
+            continue
+        names = clinics_for(record.registers, clinics)[0]
         want = target_month(cand, strategy, year_start, today, mop_up)
         month = _first_with_room(want, routine, names, by_name, used)
         if month is None:
@@ -149,9 +163,11 @@ def plan(
         for n in names:
             used[(month, n)] = used.get((month, n), 0) + 1
         send = max(_add_months(month, -1), current) if strategy == "birthday" else month
-        # The invitation is for the reviews its clinics hold; a register no clinic covers is not promised.
-        covered = tuple(sorted(cand.registers - set(uncovered)))
-        out.planned.append(Planned(cand.patient_id, names, covered, month, send, cand.value, month != want))
+        if record.not_before is not None:
+            send = max(send, date(record.not_before.year, record.not_before.month, 1))
+        covered = tuple(sorted(record.registers))
+        out.planned.append(Planned(cand.patient_id, names, covered, month, send, cand.value, month != want,
+                                   record.stage, record.not_before))
     out.load = {
         m: {c.name: (used.get((m, c.name), 0), c.capacity.get(m.month, 0)) for c in clinics} for m in months
     }

@@ -53,6 +53,10 @@ class Gap(Base):
     open: Mapped[bool] = mapped_column(Boolean)
     action: Mapped[str | None] = mapped_column(String(200))
     invitations_this_year: Mapped[int] = mapped_column(Integer, default=0)
+    # the invitation dates indicators counts from the record (ISO dates), whoever recorded the codes
+    invited_on: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    closed_as: Mapped[str | None] = mapped_column(String(20))  # numerator | pca | excluded | left
+    reason: Mapped[str | None] = mapped_column(String(300))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -109,6 +113,7 @@ class Invitation(Base):
     cohort: Mapped[str] = mapped_column(String(30), default="general")
     appointment_month: Mapped[date] = mapped_column(Date)
     send_month: Mapped[date] = mapped_column(Date)
+    not_before: Mapped[date | None] = mapped_column(Date)  # a second invitation: 7 days after the first at least
     value: Mapped[float] = mapped_column(Float, default=0.0)
     # planned -> claimed -> sent -> delivered | failed ; or stopped / skipped with a reason
     status: Mapped[str] = mapped_column(String(20), default="planned")

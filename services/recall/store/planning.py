@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.recall.domain.lifecycle import MIN_DAYS_APART
 from services.recall.domain.planner import Candidate, Clinic, Plan, Strategy, plan, ruleset_of
 from services.recall.store.models import Campaign, ClinicConfig, Gap, Invitation, RecallPatient
 from shared.db import new_id, utcnow
@@ -43,20 +44,30 @@ def excluded(p: RecallPatient, today: date) -> str | None:
     return None
 
 
+def fewest_invited(into: dict[str, tuple[date, ...]], register: str, dates: list[str] | None) -> None:
+    """Keep, per register, the invitation dates of its open gap counting fewest: the one still wanting most (an
+    outcome indicator counts only invitations after the latest result)."""
+    got = tuple(date.fromisoformat(d) for d in dates or ())
+    if register not in into or len(got) < len(into[register]):
+        into[register] = got
+
+
 async def candidates(
     session: AsyncSession, practice: str, today: date, values: Mapping[str, float]
 ) -> list[Candidate]:
     """Patients with at least one open gap on a register, who may be messaged, with their £ worth."""
     gaps = await session.execute(
-        select(Gap.patient_id, Gap.register_id, Gap.indicator_id).where(open_gaps(practice, today))
+        select(Gap.patient_id, Gap.register_id, Gap.indicator_id, Gap.invited_on).where(open_gaps(practice, today))
     )
     regs: dict[str, set[str]] = defaultdict(set)
     worth: dict[str, float] = defaultdict(float)
-    for pid, reg, ind in gaps:
+    invited: dict[str, dict[str, tuple[date, ...]]] = defaultdict(dict)
+    for pid, reg, ind, dates in gaps:
         if reg is None:
             continue
         regs[pid].add(reg)
         worth[pid] += values.get(ind, 0.0) or 0.01  # unpriced reviews still count, below every priced one
+        fewest_invited(invited[pid], reg, dates)
     patients = await session.scalars(select(RecallPatient).where(RecallPatient.practice_ods == practice))
     out = []
     for p in patients:
@@ -72,6 +83,7 @@ async def candidates(
                 round(worth[p.patient_id], 2),
                 p.recall_month,
                 cohort,
+                invited[p.patient_id],
             )
         )
     return out
@@ -84,9 +96,11 @@ async def make_plan(
     strategy: Strategy,
     values: Mapping[str, float],
     mop_up: bool,
+    days_apart: int = MIN_DAYS_APART,
 ) -> Plan:
     cands = await candidates(session, practice, today, values)
-    return plan(cands, await clinics_of(session, practice), strategy=strategy, today=today, mop_up=mop_up)
+    return plan(cands, await clinics_of(session, practice), strategy=strategy, today=today, mop_up=mop_up,
+                days_apart=days_apart)
 
 
 async def write_first_invitations(session: AsyncSession, campaign: Campaign, result: Plan) -> int:
@@ -96,9 +110,10 @@ async def write_first_invitations(session: AsyncSession, campaign: Campaign, res
             "campaign_id": campaign.id,
             "practice_ods": campaign.practice_ods,
             "patient_id": p.patient_id,
-            "stage": 1,
+            "stage": p.stage,
             "attempt": 1,
-            "reference": f"{campaign.id}:{p.patient_id}:1:1",
+            "reference": f"{campaign.id}:{p.patient_id}:{p.stage}:1",
+            "not_before": p.not_before,
             "clinics": list(p.clinics),
             "registers": list(p.registers),
             "cohort": "general",

@@ -18,13 +18,13 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.recall.domain.channels import Channel, Contact, choose, fallback, sms_allowed, sms_fragments
-from services.recall.domain.lifecycle import Progress, next_stage
-from services.recall.domain.planner import qof_year_start
+from services.recall.domain.lifecycle import Progress, from_record, gap_closed_reason, next_stage
+from services.recall.domain.planner import qof_year_start, ruleset_of
 from services.recall.domain.ratelimit import TokenBucket
 from services.recall.outbound import Notify, NotifyError, Person, Registers
 from services.recall.settings import RecallSettings
 from services.recall.store.models import Campaign, Gap, Invitation, RecallPatient, events
-from services.recall.store.planning import excluded, open_gaps
+from services.recall.store.planning import excluded, fewest_invited, open_gaps
 from shared.db import new_id, utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import InviteCode, RecallSent
@@ -119,6 +119,8 @@ class State:
     open_registers: frozenset[str]  # registers with a review still due (an open gap)
     booked: bool
     excluded: str | None  # deceased, deregistered, opted out
+    # per open register: the invitation dates counted in the record this year (its gap counting fewest)
+    invited_on: dict[str, tuple[date, ...]] = field(default_factory=dict)
 
     def progress(self, inv: Invitation, first_sent_at: datetime | None, second_sent_at: datetime | None) -> Progress:
         return Progress(first_sent_at, second_sent_at, bool(self.open_registers & set(inv.registers)),
@@ -134,13 +136,15 @@ async def states(s: AsyncSession, practice: str, patient_ids: list[str], today: 
     for i in range(0, len(patient_ids), 500):
         part = patient_ids[i : i + 500]
         open_: dict[str, set[str]] = {}
-        for pid, reg in await s.execute(select(Gap.patient_id, Gap.register_id).where(
+        invited: dict[str, dict[str, tuple[date, ...]]] = {}
+        for pid, reg, dates in await s.execute(select(Gap.patient_id, Gap.register_id, Gap.invited_on).where(
                 open_gaps(practice, today), Gap.patient_id.in_(part))):
             open_.setdefault(pid, set()).add(str(reg))
+            fewest_invited(invited.setdefault(pid, {}), str(reg), dates)
         for p in await s.scalars(select(RecallPatient).where(
                 RecallPatient.practice_ods == practice, RecallPatient.patient_id.in_(part))):
             out[p.patient_id] = State(frozenset(open_.get(p.patient_id, ())), p.booked_on is not None,
-                                      excluded(p, today))
+                                      excluded(p, today), invited.get(p.patient_id, {}))
     return out
 
 
@@ -162,10 +166,14 @@ async def second_invitations(s: AsyncSession, campaign: Campaign, now: datetime)
         st = state.get(inv.patient_id, UNKNOWN)
         if next_stage(st.progress(inv, aware(inv.sent_at, now), None), now, campaign.second_after_days) != 2:
             continue
+        # a register invited twice already (recall's first and one the practice coded) is not invited again
+        wanted = from_record(st.invited_on, st.open_registers & set(inv.registers)).registers
+        if not wanted:
+            continue
         rows.append(Invitation(
             id=new_id(), campaign_id=campaign.id, practice_ods=inv.practice_ods, patient_id=inv.patient_id,
             stage=2, attempt=1, reference=f"{campaign.id}:{inv.patient_id}:2:1", clinics=inv.clinics,
-            registers=sorted(st.open_registers & set(inv.registers)), cohort=inv.cohort,
+            registers=sorted(wanted), cohort=inv.cohort,
             appointment_month=inv.appointment_month, send_month=month_of(now), value=inv.value, status="planned",
             codes_recorded=False, updated_at=utcnow()))
     return rows
@@ -197,7 +205,8 @@ async def due(
     rows = list(await s.scalars(
         select(Invitation).where(
             Invitation.campaign_id == campaign.id, Invitation.stage == stage, Invitation.status == "planned",
-            Invitation.send_month <= month_of(now), *later)
+            Invitation.send_month <= month_of(now),
+            or_(Invitation.not_before.is_(None), Invitation.not_before <= now.date()), *later)
         .order_by(Invitation.value.desc(), Invitation.patient_id)
         .limit(campaign.run_cap if limit is None else limit)))
     state = await states(s, campaign.practice_ods, sorted({i.patient_id for i in rows}), now.date())
@@ -212,12 +221,30 @@ async def due(
         elif st.booked:
             inv.status, inv.reason = "stopped", "booked"
         elif not st.open_registers & set(inv.registers):
-            inv.status, inv.reason = "stopped", "review coded: gap closed"
+            inv.status, inv.reason = "stopped", await no_gap_reason(s, campaign, inv)
+        elif not (record := from_record(st.invited_on, st.open_registers & set(inv.registers))).registers:
+            inv.status, inv.reason = "stopped", record.twice_text()
+        elif record.not_before is not None and record.not_before > now.date():
+            # a first the practice coded since the plan makes this the second: it waits its 7 days
+            inv.not_before = record.not_before
+            continue
         else:
             go.append(inv)
             continue
         held.append(inv)
     return go, held
+
+
+async def no_gap_reason(s: AsyncSession, campaign: Campaign, inv: Invitation) -> str:
+    """Why none of the invitation's registers has an open gap in the campaign's QOF year: what closed each, as
+    indicators said, or that indicators has published no gap of that year on them."""
+    closed = list(await s.scalars(select(Gap).where(
+        Gap.practice_ods == inv.practice_ods, Gap.patient_id == inv.patient_id,
+        Gap.ruleset == ruleset_of(campaign.year_start), Gap.register_id.in_(inv.registers))
+        .order_by(Gap.indicator_id)))
+    if not closed:
+        return f"no gap of QOF {ruleset_of(campaign.year_start)} on {', '.join(inv.registers)} from indicators"
+    return "; ".join(dict.fromkeys(gap_closed_reason(g.indicator_id, g.closed_as, g.reason) for g in closed))[:200]
 
 
 def aware(at: datetime, like: datetime) -> datetime:
