@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.indicators.service.evaluation import contract_on, refresh
+from services.indicators.service.evaluation import RefreshResult, contract_on, refresh
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import IndicatorState, Patient, RecomputeJob
 from services.indicators.store.stale import mark_stale
@@ -31,6 +31,15 @@ async def practice_patients(session: AsyncSession, practice: str) -> int:
     )
 
 
+async def recompute(session: AsyncSession, kernel: Kernel, practice: str) -> RefreshResult:
+    """A practice re-evaluated in full with the kernel's current definitions (entries with newly read codes
+    included); its stored month ends are marked for recomputing from the record on the next read."""
+    await reflag_relevant(session, practice, kernel.relevant_codes)
+    result = await refresh(session, kernel, practice, None)
+    await mark_stale(session, {practice: date.min})
+    return result
+
+
 RECOMPUTE_JOBS = JobTable(
     cast(Table, RecomputeJob.__table__),
     lambda: {"error": "the service running this recompute stopped before it finished; request it again"},
@@ -45,9 +54,7 @@ async def run_job(
         await s.execute(update(RecomputeJob).where(RecomputeJob.id == job_id).values(status="running"))
     try:
         async with leased(sessions, RECOMPUTE_JOBS, job_id), sessions() as s, s.begin():
-            await reflag_relevant(s, practice, kernel.relevant_codes)
-            result = await refresh(s, kernel, practice, None)
-            await mark_stale(s, {practice: date.min})  # every stored month end is redone from the record
+            result = await recompute(s, kernel, practice)
         values: dict[str, object] = {"status": "done", "patients": result.patients, "outcomes": result.outcomes}
     except Exception as exc:
         log.error("recompute failed", extra={"job": job_id, "error": type(exc).__name__})

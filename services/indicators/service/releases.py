@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.indicators.service.achievement import Achievement, achievement
-from services.indicators.service.evaluation import refresh
+from services.indicators.service.jobs import recompute
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import Patient
 from services.indicators.store.state import reflag_relevant
@@ -102,12 +102,12 @@ async def preview(sessions: async_sessionmaker[AsyncSession], kernel: Kernel,
 
 
 async def rescore_all(sessions: async_sessionmaker[AsyncSession], kernel: Kernel) -> list[str]:
-    """Re-evaluate every practice with the kernel's current codelists (entries with newly read codes included)."""
+    """Re-evaluate every practice with the kernel's current codelists (entries with newly read codes included),
+    as a full recompute does, month ends included."""
     done = await practices(sessions)
     for practice in done:
         async with sessions() as s, s.begin():
-            await reflag_relevant(s, practice, kernel.relevant_codes)
-            await refresh(s, kernel, practice, None)
+            await recompute(s, kernel, practice)
     return done
 
 

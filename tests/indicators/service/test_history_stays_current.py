@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from services.indicators.service.releases import rescore_all
 from services.indicators.store.models import SNAPSHOTS
 from shared.events.schemas import PatientDeregistered
 from tests.indicators.service.helpers import HBA1C, PRACTICE, deliver, diabetic, indicators_app, recorded, retracted
@@ -98,4 +99,15 @@ async def test_a_full_recompute_redoes_the_stored_month_ends(database_url: str) 
         assert (await dm020(client, headers))["qof-2026-27:2026-08"][2] == 0
         r = await client.post(f"{BASE}/recompute?mode=sync", headers=headers)
         assert r.status_code == 200, r.text
+        assert closed(await dm020(client, headers)) == closed(before)
+
+
+async def test_a_codelist_release_rescoring_every_practice_redoes_the_stored_month_ends(database_url: str) -> None:
+    """A switch of codelist release re-scores every practice as a full recompute does, month ends included."""
+    async with indicators_app(database_url, today=TODAY) as (app, client, headers):
+        await _load(app)
+        before = await dm020(client, headers)
+        async with app.state.runtime.sessions() as s, s.begin():
+            await s.execute(update(SNAPSHOTS).where(SNAPSHOTS.c.month == "2026-08").values(numerator=0))
+        assert await rescore_all(app.state.runtime.sessions, app.state.kernel) == [PRACTICE]
         assert closed(await dm020(client, headers)) == closed(before)
