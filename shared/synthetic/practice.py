@@ -23,6 +23,10 @@ MAX_SEQ = 90_908
 # Records of patients who died or left in the last 18 months stay in the extract, on top of the living list.
 DEATH_SHARE = 0.012
 LEAVER_SHARE = 0.015
+# Dates of birth and of registration are drawn back from this fixed day, not from the day the practice is
+# generated, so the demo's patients keep their dates whenever it runs (docs/examples/bundle.json is demo patient
+# 1 as drawn from it) and age as real people do. A practice generated as of an earlier day draws from that day.
+DEMOGRAPHICS_ANCHOR = date(2026, 12, 3)
 
 
 def _mortality(age: int) -> float:
@@ -106,6 +110,7 @@ class SyntheticPractice:
     def _demographics(self, i: int) -> tuple[Person, dict[str, Any]]:
         rng = random.Random(f"{self.seed}:{self.ods}:{i}:demographics")
         as_of = self._as_of_ord
+        anchor = min(as_of, DEMOGRAPHICS_ANCHOR.toordinal())
         pyramid = england_pyramid()
         died = left = None
         u = rng.random()
@@ -120,14 +125,14 @@ class SyntheticPractice:
             sex, age = pyramid.sample(rng)
             if u < DEATH_SHARE + LEAVER_SHARE:
                 left = as_of - rng.randint(1, 540)
-        dob = as_of - int(age * YEAR) - rng.randint(1, 364)
+        dob = anchor - int(age * YEAR) - rng.randint(1, 364)
         # A baby drawn to leave or die up to 540 days back would go before birth: move it to after birth.
         if left is not None and left < dob:
             left = dob + (as_of - dob) // 2
         if died is not None and died < dob:
             died = dob + (as_of - dob) // 2
         years_here = rng.expovariate(1 / 11)
-        registered = max(dob, as_of - int(years_here * YEAR) - rng.randint(0, 30))
+        registered = max(dob, anchor - int(years_here * YEAR) - rng.randint(0, 30))
         registered = min(registered, (died or left or as_of) - 1)
         registered = max(registered, dob)
         given, family = people.names(rng, sex)
@@ -146,7 +151,8 @@ class SyntheticPractice:
             "contact": contact,
         }
         channel = contact["preferred_channel"]
-        person = Person(seq=i, sex=sex, age=age, dob=dob, end=died or left or as_of,
+        # the age drawn is the age on the anchor: the years since then are added
+        person = Person(seq=i, sex=sex, age=age + int((as_of - anchor) / YEAR), dob=dob, end=died or left or as_of,
                         birth_month=date.fromordinal(dob).month, channel=channel)
         return person, patient
 

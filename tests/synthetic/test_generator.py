@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 from services.registers.schemas import EntryIn, PatientIn
 from shared.codelists import default_library
@@ -180,3 +182,24 @@ def test_the_bin_up_demo_practice_has_no_one_leaving_before_birth_or_registratio
             for end in (p["deregistered_on"], p["died_on"]):
                 if end is not None:
                     assert p["date_of_birth"] <= p["registered_on"] <= end <= day.isoformat(), p
+
+
+def test_the_demo_practice_keeps_its_dates_and_agrees_with_the_shipped_examples() -> None:
+    # The README: "the shipped sample [docs/examples/bundle.json] updates demo patient 1". The demo `bin/up`
+    # loads (A81001, seed 1, generated as of the day it runs) must hold that patient as the sample has them, on
+    # any day: dates of birth and registration are fixed, not drawn back from the day it runs.
+    def demo(day: date) -> list[dict[str, object]]:
+        return list(SyntheticPractice("A81001", 13, seed=1, history="recent", as_of=day).patients())
+
+    days = (date(2026, 12, 4), date(2027, 2, 10), date(2027, 9, 1))
+    first, *later = (demo(d) for d in days)
+    for other in later:
+        assert [(p["date_of_birth"], p["registered_on"]) for p in other] == \
+            [(p["date_of_birth"], p["registered_on"]) for p in first]
+    bundle = json.loads((Path(__file__).parents[2] / "docs" / "examples" / "bundle.json").read_text())
+    (sample,) = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    one = first[0]
+    assert one["nhs_number"] == sample["identifier"][0]["value"]
+    assert (one["given_name"], one["family_name"]) == (sample["name"][0]["given"][0], sample["name"][0]["family"])
+    assert (one["date_of_birth"], one["sex"]) == (sample["birthDate"], sample["gender"])
+    assert one["contact"]["mobile"] == sample["telecom"][0]["value"]  # type: ignore[index]
