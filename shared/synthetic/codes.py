@@ -78,6 +78,7 @@ OBSERVATIONS: dict[str, tuple[str, str]] = {
     "mild_frailty": ("MILDFRAIL_COD", "925791000000100"),
     "moderate_frailty": ("MODFRAIL_COD", "925831000000107"),
     "severe_frailty": ("SEVFRAIL_COD", "925861000000102"), "lvsd": ("HFLVSD_COD", "134401001"),
+    "fragility_fracture": ("FF_COD", "443165006"),
     "shingles_vac": ("SHVACGP_COD", "859641000000109"),
     # the asthma review's components (AST007 / AST015): control, exacerbations, a written plan
     "asthma_control": ("ASTCONTASS_COD", "443117005"), "asthma_exacerbations": ("ASTEXACB_COD", "366874008"),

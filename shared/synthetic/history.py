@@ -116,6 +116,9 @@ class HistoryWriter:
             self.add_code(diag, rng.choice(self.book.diagnoses[key]), "condition", by)
         if "HF" in self.h.conditions and rng.random() < 0.45:  # reduced ejection fraction (HF003, HF006, HF009)
             self.add(self.h.conditions["HF"] + rng.randint(0, 60), "lvsd", "condition", by=rng.choice(GP))
+        if "OST" in self.h.conditions:  # the fracture that led to it: OSTEO_REG needs one (FF_COD)
+            self.add(self.h.conditions["OST"] - rng.randint(0, 120), "fragility_fracture", "condition",
+                     by=rng.choice(GP))
         if "DM" in self.h.conditions and rng.random() < 0.6:  # structured education referral (DM014)
             referred = self.h.conditions["DM"] + rng.randint(7, 240)
             if referred >= self.start:

@@ -11,6 +11,7 @@ from pathlib import Path
 from services.registers.schemas import EntryIn, PatientIn
 from shared.codelists import default_library
 from shared.identifiers import nhs_number_problem, snomed_problem
+from shared.qof.registers import CodeEvent, RegistersByYear
 from shared.synthetic import SyntheticIcs, SyntheticPatient, SyntheticPractice
 
 
@@ -203,3 +204,20 @@ def test_the_demo_practice_keeps_its_dates_and_agrees_with_the_shipped_examples(
     assert (one["given_name"], one["family_name"]) == (sample["name"][0]["given"][0], sample["name"][0]["family"])
     assert (one["date_of_birth"], one["sex"]) == (sample["birthDate"], sample["gender"])
     assert one["contact"]["mobile"] == sample["telecom"][0]["value"]  # type: ignore[index]
+
+
+def test_osteoporosis_patients_have_the_fracture_the_register_needs(
+        practice_10k: list[SyntheticPatient], as_of: date) -> None:
+    # OST004: a register of patients aged 50 or over "with a record of a fragility fracture on or after 1 April
+    # 2012 and a diagnosis of osteoporosis": a diagnosis alone puts no one on it. England 2020-21: 0.278% of the
+    # whole list (shared/reference/national_prevalence_england_2020_21_computed.csv).
+    registers = RegistersByYear(default_library())
+    listed = on = 0
+    for r in practice_10k:
+        p = r.patient
+        if p["deregistered_on"] or p["died_on"]:
+            continue
+        listed += 1
+        events = [CodeEvent(e["code"], date.fromisoformat(e["effective_date"]), e.get("value")) for e in r.entries]
+        on += "OSTEO_REG" in registers.evaluate(events, date.fromisoformat(p["date_of_birth"]), as_of)
+    assert 0.1 < 100 * on / listed < 0.6, (on, listed)
