@@ -39,6 +39,20 @@ class Recent:
 
 
 @dataclass(frozen=True)
+class Since:
+    """A code from ``clusters`` dated on or after ``on_or_after``, asked of the patients aged ``min_age`` to
+    ``max_age`` (inclusive, in full years at the achievement date; None: no limit)."""
+
+    clusters: tuple[str, ...]
+    on_or_after: date
+    min_age: int | None = None
+    max_age: int | None = None
+
+    def applies(self, age: int) -> bool:
+        return (self.min_age is None or age >= self.min_age) and (self.max_age is None or age <= self.max_age)
+
+
+@dataclass(frozen=True)
 class LatestValue:
     """The latest value from ``clusters`` in the last ``months`` is at least ``minimum``.
 
@@ -64,6 +78,7 @@ class RegisterDefinition:
     max_age: int | None = None
     diagnosed_on_or_after: date | None = None
     requires: tuple[Recent, ...] = ()
+    since: tuple[Since, ...] = ()
     value_rule: LatestValue | None = None
     not_on: tuple[str, ...] = ()
     # Clusters of published conditions this definition cannot test yet (no public codelist).
@@ -74,6 +89,8 @@ class RegisterDefinition:
         found = set(self.diagnosis) | set(self.resolved)
         for r in self.requires:
             found |= set(r.clusters)
+        for since in self.since:
+            found |= set(since.clusters)
         if self.value_rule:
             found |= set(self.value_rule.clusters) | set(self.value_rule.lowered_for)
         return found | set(self.untested)
@@ -185,8 +202,11 @@ REGISTERS: tuple[RegisterDefinition, ...] = (
         "OST",
         ("OSTEO_COD",),
         min_age=50,
-        requires=(Recent(("FF_COD",), 12 * 15),),
-        notes="Fragility fracture plus osteoporosis (DXA-confirmed at 50-74)",
+        since=(Since(("FF_COD",), date(2012, 4, 1), 50, 74), Since(("FF_COD",), date(2014, 4, 1), 75)),
+        untested=("DXA_COD", "DXA2_COD"),
+        notes="Aged 50-74 with a fragility fracture on or after 1 Apr 2012 and osteoporosis confirmed on DXA scan, "
+        "or aged 75 or over with a fragility fracture on or after 1 Apr 2014 and osteoporosis; the DXA "
+        "confirmation (DXA_COD, DXA2_COD) has no public codelist: not tested",
     ),
     RegisterDefinition("PAD_REG", "Peripheral arterial disease", "PAD", ("PAD_COD",)),
     RegisterDefinition("PALCARE_REG", "Palliative care", "PC", ("PALCARE_COD",), ("PALCARENI_COD",)),
@@ -370,6 +390,12 @@ def _on_register(
             continue
         recent = max((latest[c] for c in req.clusters if c in latest), default=None)
         if recent is None or recent <= _months_before(on, req.months):
+            return None
+    for since in d.since:
+        if not since.applies(age) or not any(c in known for c in since.clusters):
+            continue
+        dated = max((latest[c] for c in since.clusters if c in latest), default=None)
+        if dated is None or dated < since.on_or_after:
             return None
     if d.value_rule:
         rule = d.value_rule

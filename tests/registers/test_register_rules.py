@@ -136,3 +136,26 @@ def test_availability_complete_partial_unavailable():
     aliased = compile_registers(CodelistLibrary(rows, aliases=read_aliases()))
     assert aliased.available["AST_REG"].status == "complete"
     assert BY_ID["AST_REG"].requires[0].clusters == ("ASTTRT_COD",)
+
+
+def test_osteoporosis_register_fracture_dates_by_age_and_dxa_said_untested(regs):
+    # OST004: "1. Aged 50 or over and who have not attained the age of 75 with a record of a fragility fracture
+    # on or after 1 April 2012 and a diagnosis of osteoporosis confirmed on DXA scan, and 2. Aged 75 or over with
+    # a record of a fragility fracture on or after 1 April 2014 and a diagnosis of osteoporosis".
+    osteo, fracture = "64859006", "443165006"  # OSTEO_COD osteoporosis, FF_COD osteoporotic fracture of bone
+    assert osteo in default_library().get("OSTEO_COD") and fracture in default_library().get("FF_COD")
+    at_60, at_80 = date(1966, 1, 1), date(1946, 1, 1)
+
+    def on(dob: date, fractured: date | None) -> bool:
+        events = [ev(osteo, date(2015, 1, 1))] + ([ev(fracture, fractured)] if fractured else [])
+        return "OSTEO_REG" in regs.evaluate(events, dob, ON)
+
+    assert not on(at_60, None)  # osteoporosis alone: no
+    assert on(at_60, date(2012, 4, 1)) and not on(at_60, date(2012, 3, 31))
+    assert on(at_80, date(2014, 4, 1)) and not on(at_80, date(2013, 6, 1))  # 75+: from 1 April 2014
+    assert not on(date(1980, 1, 1), date(2020, 1, 1))  # under 50
+    # the fracture counts whenever it was on or after the date, not only in a recent window
+    assert on(at_60, date(2012, 5, 1))
+    # "confirmed on DXA scan": DXA_COD has no public codelist, so the register says it is not tested
+    avail = regs.available["OSTEO_REG"]
+    assert avail.status == "partial" and "DXA_COD" in avail.missing
