@@ -61,6 +61,12 @@ async def test_invitations_coded_outside_recall_are_counted(
         assert [u["patient_id"] for u in pre["unplanned"]] == [twice]
         assert "invited twice this year already (DM_REG 2026-09-01, 2026-09-15)" in pre["unplanned"][0]["reason"]
 
+        # the lists count them too: "invited-once (a second invitation would allow the PCA)"
+        lists = {n: (await client.get(f"{URL}/lists/{n}", headers=h)).json()["patients"]
+                 for n in ("invited-once", "invited-twice-outstanding")}
+        assert once in lists["invited-once"] and pca_later in lists["invited-once"]
+        assert never not in lists["invited-once"] and lists["invited-twice-outstanding"] == [twice]
+
         c = (await client.post(f"{URL}/campaigns", json=campaign(), headers=h)).json()
         cid = c["id"]
         # the first-invitation preview and run are for the patient never invited only

@@ -61,18 +61,25 @@ async def lists(ods: str, name: ListName, rt: RuntimeDep, _p: RecallReader, now:
             Campaign.practice_ods == ods.upper(), Campaign.year_start == target)))
         sent = list(await s.execute(select(Invitation.patient_id, Invitation.stage).where(
             Invitation.campaign_id.in_(camp_ids), Invitation.status.in_(("sent", "delivered")))))
-        open_ = set(await s.scalars(select(Gap.patient_id).where(open_gaps(ods.upper(), target))))
+        gaps = list(await s.execute(select(Gap.patient_id, Gap.invited_on).where(open_gaps(ods.upper(), target))))
+        open_ = {pid for pid, _ in gaps}
         gone = {p.patient_id for p in await s.scalars(select(RecallPatient).where(
-            RecallPatient.practice_ods == ods.upper(), RecallPatient.patient_id.in_({pid for pid, _ in sent})))
+            RecallPatient.practice_ods == ods.upper(), RecallPatient.patient_id.in_({pid for pid, _ in sent} | open_)))
             if excluded(p, now.date()) in ("deceased", "deregistered")}
     stages: dict[str, set[int]] = defaultdict(set)
     for pid, stage in sent:
         if pid not in gone:  # no longer the practice's to invite or re-check
             stages[pid].add(stage)
-    if name == "invited-once":
-        ids = [p for p, st in stages.items() if st == {1} and p in open_]
+    # the invitations the record holds (recall's coded ones and those the practice coded itself), per patient
+    # the open gap counting fewest: a patient invited outside recall is on these lists too
+    in_record: dict[str, int] = {}
+    for pid, dates in gaps:
+        in_record[pid] = min(in_record.get(pid, len(dates or ())), len(dates or ()))
+    if name == "pca-last-year":
+        ids = [p for p, st in stages.items() if 2 in st]
     else:
-        ids = [p for p, st in stages.items() if 2 in st and (name == "pca-last-year" or p in open_)]
+        count = {p: max(len(stages.get(p, ())), in_record.get(p, 0)) for p in open_ - gone}
+        ids = [p for p, n in count.items() if (n == 1 if name == "invited-once" else n >= 2)]
     y = target.year
     return {"year": f"{y}-{str(y + 1)[2:]}", "list": name, "patients": sorted(ids)}
 
