@@ -102,3 +102,25 @@ async def test_invitations_coded_outside_recall_are_counted(
         clock.at += timedelta(days=4)
         assert (await run(client, h, cid, stage=2))["sent"] == 1
         assert twice not in {e["reference"].split(":")[1] for e in standin.log()}
+
+
+async def test_a_first_coded_after_the_plan_makes_the_planned_first_the_second(
+    tmp_path: Path, database_url: str, standin: StandIn, clock: Clock
+) -> None:
+    clock.at = datetime(2026, 10, 5, 10, 0, tzinfo=UTC)
+    people = [person(i, mobile=f"0770090001{i}") for i in range(1, 3)]
+    async with stack(tmp_path, database_url, standin, clock, people) as st:
+        client, h = st.client, st.headers
+        early, late = st.pids
+        c = (await client.post(f"{URL}/campaigns", json=campaign(), headers=h)).json()
+        assert c["plan"]["planned"] == 2 and c["plan"]["second_from_record"] == 0
+        # the practice then sends letters and codes them: one 15 days ago, one 3 days ago
+        await feed(client, invited(early, date(2026, 9, 20)), invited(late, date(2026, 10, 2)))
+        pre = (await client.get(f"{URL}/campaigns/{c['id']}/preview", headers=h)).json()
+        # early's is now their second ("at least 7 days after the first"): shown as moving them into the PCA;
+        # late's waits until 9 October
+        assert pre["invitations"] == 1 and pre["moves_into_pca"] == [early]
+        assert (await run(client, h, c["id"]))["sent"] == 1
+        clock.at += timedelta(days=4)  # 9 October
+        assert (await run(client, h, c["id"]))["sent"] == 1
+        assert sorted(e["reference"].split(":")[1] for e in standin.log()) == sorted([early, late])

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.recall.domain.channels import sms_allowed, sms_fragments
+from services.recall.domain.lifecycle import from_record
 from services.recall.store.models import Campaign, Invitation, events
 from services.recall.store.sending import (
     UNKNOWN,
@@ -44,6 +45,7 @@ async def preview(rt: Runtime, deps: Deps, c: Campaign, stage: int, now: datetim
     channels: Counter[str] = Counter()
     fragments = 0
     going: list[str] = []
+    pca: list[str] = []
     after: Cursor | None = None
     async with rt.sessions() as s:  # never committed: the second invitations it finds due are not written
         while (room := c.run_cap - len(going)) > 0:
@@ -52,6 +54,7 @@ async def preview(rt: Runtime, deps: Deps, c: Campaign, stage: int, now: datetim
                 break
             after = cursor_after(due_now + held)
             people = await deps.registers.by_id(c.practice_ods, sorted({i.patient_id for i in due_now}))
+            state = await states(s, c.practice_ods, sorted({i.patient_id for i in due_now}), now.date())
             for inv in due_now:
                 person = people.get(inv.patient_id)
                 ch = channel_for(inv, person, c)
@@ -59,6 +62,10 @@ async def preview(rt: Runtime, deps: Deps, c: Campaign, stage: int, now: datetim
                 if person is None or ch is None or (ch == "sms" and not sms_now):
                     continue
                 going.append(inv.patient_id)
+                st = state.get(inv.patient_id, UNKNOWN)
+                # a first invitation is the record's second when the practice coded a first itself since the plan
+                if stage == 2 or from_record(st.invited_on, st.open_registers & set(inv.registers)).stage == 2:
+                    pca.append(inv.patient_id)
                 if ch == "sms":
                     fragments += sms_fragments(render(sms_body, personalisation(person, inv, "sms")))
         await s.rollback()
@@ -71,7 +78,7 @@ async def preview(rt: Runtime, deps: Deps, c: Campaign, stage: int, now: datetim
         "sms_fragments": fragments,
         "sms_cost_pence": round(fragments * deps.settings.sms_fragment_pence, 2),
         "sms_allowed_now": sms_now,
-        "moves_into_pca": sorted(going) if stage == 2 else [],
+        "moves_into_pca": sorted(pca),
         "pca_note": "A second invitation at least 7 days after the first allows the 'no response to two "
         "invitations' PCA" + (" once its invitation code is recorded" if c.code_at == "after" else ""),
     }
