@@ -16,7 +16,7 @@ from pydantic import Field
 
 from services.indicators.api.achievement import OnQuery
 from services.indicators.api.deps import KernelDep, Reader
-from services.indicators.api.schemas import FindingOut, YearOut, data_quality_of, year_out
+from services.indicators.api.schemas import FindingOut, YearOut, data_quality_of, registers_not_scored, year_out
 from services.indicators.service.achievement import achievement
 from shared.service import RuntimeDep
 
@@ -31,6 +31,8 @@ class DataQualityOut(YearOut):
     findings: list[FindingOut] = Field(description="Per indicator: success rules needing codes the practice has "
                                        "never recorded up to the date, clusters served by stand-in codelists")
     counts: dict[str, int] = Field(description="Findings per kind")
+    registers_not_scored: dict[str, str] = Field(
+        {}, description="Registers no indicator of the year reads, with why (as the achievement answer's)")
     record_quality: str = Field(RECORD_QUALITY, description="Where the record's own findings are")
 
 
@@ -43,4 +45,5 @@ async def get_data_quality(ods: str, rt: RuntimeDep, kernel: KernelDep, _p: Read
         a = await achievement(s, kernel, ods.upper(), on=on)
     findings = data_quality_of(a)
     return DataQualityOut(practice=a.practice, achievement_date=a.period.achievement_date, **year_out(a),
-                          findings=findings, counts=dict(sorted(Counter(f.kind for f in findings).items())))
+                          findings=findings, counts=dict(sorted(Counter(f.kind for f in findings).items())),
+                          registers_not_scored=registers_not_scored(a))

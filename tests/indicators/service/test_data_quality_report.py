@@ -33,6 +33,9 @@ async def test_the_data_quality_report_lists_the_scoring_findings_as_of_a_date(s
         # the same findings as the achievement's data_quality list
         achievement = (await client.get(f"{BASE}/achievement?on=2026-01-15", headers=headers)).json()
         assert achievement["data_quality"] == body["findings"]
+        # and the registers the year scores nothing on, as the achievement says them (OST004 retired in 2025/26)
+        assert body["registers_not_scored"] == achievement["registers_not_scored"]
+        assert "OSTEO_REG" in body["registers_not_scored"] and "DM_REG" not in body["registers_not_scored"]
         # as of a date: before the October HbA1c result, DM020's success codes had never been recorded
         before = (await client.get(f"{BASE}/data-quality?on=2025-09-01", headers=headers)).json()
         assert ("DM020", "never-recorded") in {(f["indicator_id"], f["kind"]) for f in before["findings"]}
