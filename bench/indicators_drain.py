@@ -83,7 +83,9 @@ async def stop(servers: list[subprocess.Popen[bytes]], broker: LocalBroker, made
 def serve(app: str, port: int, env: dict[str, str], profile: str | None = None) -> subprocess.Popen[bytes]:
     prefix = ["py-spy", "record", "-f", "raw", "-o", profile, "--"] if profile else []
     return subprocess.Popen([*prefix, sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+                             "--port", str(port), "--log-level", "warning", "--no-access-log",
+                             # clients keep connections idle through a load's drain: no closing under them
+                             "--timeout-keep-alive", "75"], env=env)
 
 
 async def ready(base: str) -> None:

@@ -36,6 +36,11 @@ class ServiceSettings(BaseSettings):
     consumer_group: str = Field(default="", description="Kafka consumer group; default qof-<service>")
     consume: bool = Field(default=True, description="Run the event consumer in this instance; false for instances "
                           "that only answer requests, so that reading never takes the consumer's CPU")
+    reads_at_once: int = Field(default=1, ge=1, description="Scoring reads (achievement, worklists, exports, "
+                               "benchmarks, the patient page) answered at once by an instance; the rest wait their "
+                               "turn, so that readers never take more than their share of the event loop from the "
+                               "consumer applying events. They are CPU-bound on one loop: more at once adds no "
+                               "throughput, only delay to events")
     run_migrations: bool = True
     log_level: str = "INFO"
     # Key for fields encrypted at rest (Fernet, urlsafe base64 of 32 bytes); a dev key is derived if empty.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -66,8 +67,10 @@ def create_app(
         on_startup=lambda app: _started(app, kern),
         on_shutdown=_stopping,
     )
-    app = create_service_app(spec, settings or settings_for(SERVICE))
+    cfg = settings or settings_for(SERVICE)
+    app = create_service_app(spec, cfg)
     app.state.kernel = kern
+    app.state.read_slots = asyncio.Semaphore(cfg.reads_at_once)  # see services.indicators.api.deps.read_slot
 
     @app.exception_handler(NoRuleSetForDate)
     async def _no_ruleset(request: Request, exc: NoRuleSetForDate) -> JSONResponse:

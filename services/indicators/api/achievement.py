@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.indicators.api.deps import KernelDep, Reader, require_ruleset
+from services.indicators.api.deps import KernelDep, Reader, ScoringRead, require_ruleset
 from services.indicators.api.schemas import (
     AchievementOut,
     OneIndicatorOut,
@@ -25,7 +25,7 @@ from services.indicators.service.whatif import what_if
 from shared.problems import not_found
 from shared.service import Runtime, RuntimeDep
 
-router = APIRouter(prefix="/v1/practices/{ods}", tags=["achievement"])
+router = APIRouter(prefix="/v1/practices/{ods}", tags=["achievement"], dependencies=[ScoringRead])
 
 View = Literal["today", "year-end"]
 OnQuery = Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.indicators.api.deps import Analyst, KernelDep, require_ruleset
+from services.indicators.api.deps import Analyst, KernelDep, ScoringRead, require_ruleset
 from services.indicators.service.benchmarks import Row, all_benchmarks, benchmarks, practices_of
 from services.indicators.service.freshness import Freshness, freshness_of
 from services.indicators.service.kernel import Kernel, qof_year_label
@@ -19,7 +19,7 @@ from shared.organisations import Organisation
 from shared.problems import forbidden, invalid, not_found
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/v1/icbs/{icb}", tags=["benchmarks"])
+router = APIRouter(prefix="/v1/icbs/{icb}", tags=["benchmarks"], dependencies=[ScoringRead])
 
 
 class BenchmarkRow(BaseModel):

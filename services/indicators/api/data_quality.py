@@ -15,12 +15,12 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from services.indicators.api.achievement import OnQuery
-from services.indicators.api.deps import KernelDep, Reader
+from services.indicators.api.deps import KernelDep, Reader, ScoringRead
 from services.indicators.api.schemas import FindingOut, YearOut, data_quality_of, registers_not_scored, year_out
 from services.indicators.service.achievement import achievement
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/v1/practices/{ods}", tags=["data quality"])
+router = APIRouter(prefix="/v1/practices/{ods}", tags=["data quality"], dependencies=[ScoringRead])
 
 RECORD_QUALITY = "GET /v1/practices/{ods}/quality on the registers service"
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from services.indicators.api.achievement import OnQuery
-from services.indicators.api.deps import KernelDep, Reader
+from services.indicators.api.deps import KernelDep, Reader, ScoringRead
 from services.indicators.service.achievement import achievement
 from services.indicators.service.exports import measure_report, publication_csv
 from shared.problems import not_found
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/v1/practices/{ods}", tags=["exports"])
+router = APIRouter(prefix="/v1/practices/{ods}", tags=["exports"], dependencies=[ScoringRead])
 
 
 @router.get(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.indicators.api.deps import KernelDep, Reader
+from services.indicators.api.deps import KernelDep, Reader, ScoringRead
 from services.indicators.api.schemas import YearOut
 from services.indicators.api.worklists import EvidenceOut, FindingOut
 from services.indicators.service.patient_view import IndicatorStanding, patient_view
@@ -17,7 +17,7 @@ from shared.audit import audit
 from shared.problems import not_found
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/v1/practices/{ods}/patients", tags=["patient"])
+router = APIRouter(prefix="/v1/practices/{ods}/patients", tags=["patient"], dependencies=[ScoringRead])
 
 Status = Literal["numerator", "gap", "pca", "excluded", "not_in_population", "not_scored"]
 

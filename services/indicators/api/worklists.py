@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.api.achievement import OnQuery, month_ends
-from services.indicators.api.deps import KernelDep, Reader, decode_cursor, page_of
+from services.indicators.api.deps import KernelDep, Reader, ScoringRead, decode_cursor, page_of
 from services.indicators.api.schemas import FRESHNESS, FreshnessOut, YearOut, freshness_out, year_out
 from services.indicators.service.achievement import Achievement, achievement
 from services.indicators.service.kernel import Kernel
@@ -29,7 +29,7 @@ from shared.audit import audit
 from shared.problems import not_found
 from shared.service import Runtime, RuntimeDep
 
-router = APIRouter(prefix="/v1/practices/{ods}", tags=["worklists"])
+router = APIRouter(prefix="/v1/practices/{ods}", tags=["worklists"], dependencies=[ScoringRead])
 
 
 def live_on(kernel: Kernel, on: date | None) -> Kernel | None:
@@ -44,6 +44,8 @@ async def scored(s: AsyncSession, rt: Runtime, kernel: Kernel, practice: str, on
     if on is not None:
         await month_ends(rt, kernel, practice, baselines_only=True)
     return await achievement(s, kernel, practice, on=on)
+
+
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 

@@ -33,8 +33,8 @@ from services.indicators.store.state import (
     ContractChoice,
     contract_of,
     load_patients,
-    outcome_counts_dated,
 )
+from services.indicators.store.tallies import tallied
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ async def achievement(
     contract = contract_on(kernel, contract or await contract_of(session, practice, kernel), on or kernel.today())
     period_of = periods(kernel, contract, on=on, view=view)
     period = period_of[contract.ruleset_id]
-    stored, counts = await outcome_counts_dated(session, practice)
+    stored, counts = await tallied(session, practice)
     held: dict[date, Held] = {}
     if not live and (stored is None or stored == period.achievement_date):
         source = "stored"

@@ -96,6 +96,23 @@ class Outcome(Base):
     achievement_date: Mapped[date] = mapped_column(Date)
 
 
+class OutcomeTally(Base):
+    """How many of a practice's patients stand in each (rule set, indicator, status, field, date) of their
+    stored outcomes: the ``GROUP BY`` every achievement answer needs, kept by the one writer of outcomes
+    (:func:`services.indicators.store.state.replace_outcomes`) in the same transaction. ``field`` is '' for
+    none (a key column cannot be null)."""
+
+    __tablename__ = "outcome_tallies"
+
+    practice_ods: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ruleset_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    achievement_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    patients: Mapped[int] = mapped_column(Integer)
+
+
 class Contract(Base):
     """Which rule set a practice is paid on: a QOF year, optionally with a local scheme."""
 
@@ -242,6 +259,7 @@ CODED_EVENTS = cast(Table, CodedEvent.__table__)
 PRACTICE_CODES = cast(Table, PracticeCode.__table__)
 REGISTER_MEMBERS = cast(Table, RegisterMember.__table__)
 OUTCOMES = cast(Table, Outcome.__table__)
+OUTCOME_TALLIES = cast(Table, OutcomeTally.__table__)
 CONTRACTS = cast(Table, Contract.__table__)
 ATTESTATIONS = cast(Table, Attestation.__table__)
 INDICATOR_STATE = cast(Table, IndicatorState.__table__)

@@ -25,6 +25,7 @@ from services.indicators.store.models import (
     Patient,
     RegisterMember,
 )
+from services.indicators.store.tallies import Counts, held_by, retally, tallied
 from shared.db import bulk_insert
 
 CHUNK = 500
@@ -185,8 +186,13 @@ async def stored_outcomes(
 async def replace_outcomes(
     session: AsyncSession, practice: str, patient_ids: Iterable[str] | None, rows: Sequence[dict[str, Any]]
 ) -> None:
+    """The one writer of outcomes: these patients' (all the practice's when None) are replaced by ``rows``,
+    and the practice's tallies moved with them."""
     t = OUTCOMES
-    await _delete_patients(session, t, practice, patient_ids)
+    ids = None if patient_ids is None else sorted(set(patient_ids))
+    before = None if ids is None else await held_by(session, ids)
+    await _delete_patients(session, t, practice, ids)
+    await retally(session, practice, before, rows)
     if rows and session.bind is not None and session.bind.dialect.name == "postgresql":
         # COPY hands JSON to the server as text
         rows = [{**r, "trace": json.dumps(r["trace"]), "gap": None if r["gap"] is None else json.dumps(r["gap"])}
@@ -194,27 +200,6 @@ async def replace_outcomes(
     await bulk_insert(session, t, list(rows))
 
 
-Counts = dict[tuple[str, str], dict[tuple[str, str | None], int]]
-
-
-async def outcome_counts_dated(session: AsyncSession, practice: str) -> tuple[date | None, Counts]:
-    """The latest achievement date of the stored outcomes, and (rule set, indicator) -> (status, field) ->
-    patients: one pass over the practice's outcomes."""
-    oc = OUTCOMES.c
-    q = (
-        select(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.achievement_date, func.count())
-        .where(oc.practice_ods == practice)
-        .group_by(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.achievement_date)
-    )
-    out: Counts = defaultdict(dict)
-    latest: date | None = None
-    for rs, ind, status, fld, day, n in await session.execute(q):
-        per = out[(rs, ind)]
-        per[(status, fld)] = per.get((status, fld), 0) + int(n)
-        latest = day if latest is None or day > latest else latest
-    return latest, out
-
-
 async def outcome_counts(session: AsyncSession, practice: str) -> Counts:
     """(rule set, indicator) -> (status, field) -> patients, from the stored outcomes."""
-    return (await outcome_counts_dated(session, practice))[1]
+    return (await tallied(session, practice))[1]
