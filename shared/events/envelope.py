@@ -43,8 +43,14 @@ class Envelope(BaseModel):
         )
 
     def payload(self) -> EventPayload:
-        """The typed payload; raises ``ValueError`` for an unknown type/version or invalid data."""
-        return payload_class(self.type, self.dataschema).model_validate(self.data)
+        """The typed payload; raises ``ValueError`` for an unknown type/version or invalid data.
+
+        Fields this version of the schema does not know are dropped first: a producer may add optional fields
+        without a new version (``shared.events.schemas``), and a consumer deployed before it must still read the
+        event rather than send it to the dead-letter topic. Payloads built in code still refuse unknown fields."""
+        cls = payload_class(self.type, self.dataschema)
+        known = {k: v for k, v in self.data.items() if k in cls.model_fields}
+        return cls.model_validate(known)
 
     @property
     def topic(self) -> str:
