@@ -143,19 +143,29 @@ async def main() -> None:
                 await asyncio.sleep(0.02)
 
         async def writer(w: int) -> None:
+            # each writer is a client of its own (its own token), as 20 users would be: the per-token request
+            # limit applies to each, not to all of them together
+            token = mint_token(settings_for("registers"), subject=f"bench-writer-{w}",
+                               scopes=["records:write", "records:read"], practices=[PRACTICE])
+            own_headers = {"Authorization": f"Bearer {token}"}
             n = 0
             while time.perf_counter() < deadline:
                 nhs = own[w * PER_WRITER + n % PER_WRITER]
-                day = date(2025, 4, 2) + timedelta(days=n // PER_WRITER)  # one HbA1c a day per patient
+                # one HbA1c a day per patient from 60 days ago (recent results, as a practice's mostly are), each
+                # in and then out of DM020's target in turn; the watcher knows a result by its patient and day
+                rounds = n // PER_WRITER
+                if rounds >= 60:
+                    raise SystemExit("--seconds too long: each patient would get a second result on one day")
+                day = date.today() - timedelta(days=60 - rounds)
                 batch = [{"entry_id": f"w{w}-{n}-a1c", "nhs_number": nhs, "code": HBA1C,
-                          "effective_date": day.isoformat(), "value": 50.0 if n % 2 else 80.0}]
+                          "effective_date": day.isoformat(), "value": 50.0 if rounds % 2 else 80.0}]
                 batch += [{"entry_id": f"w{w}-{n}-bp{k}", "nhs_number": nhs, "code": SYS,
                            "effective_date": day.isoformat(), "value": 130.0 + k} for k in range(4)]
                 posted = datetime.now(UTC)
                 t0 = time.perf_counter()
                 done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                 waiting[(ids[nhs], day)] = (posted, done)
-                (await reg.post(f"{base}/records", json={"entries": batch})).raise_for_status()
+                (await reg.post(f"{base}/records", json={"entries": batch}, headers=own_headers)).raise_for_status()
                 posts.append(time.perf_counter() - t0)
                 try:
                     await asyncio.wait_for(done, args.give_up)

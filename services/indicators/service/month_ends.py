@@ -89,15 +89,9 @@ async def fill_month_ends(
     if mark is not None:
         stored = set() if baselines_only else {d for _, d in done}
         missing.update(stale_dates(kernel, contract.ruleset_id, mark.since, wanted, stored))
-        # history recomputes the baselines' finals too (its mark is never later than theirs)
-        await clear_stale(session, practice, SCOPES if scope == "history" else (scope,), mark)
-    if not missing:
-        return []
-    patients = await load_patients(session, practice, kernel)
-    if not patients:
-        return []
     rows: list[dict[str, Any]] = []
-    for day in sorted(missing):
+    patients = await load_patients(session, practice, kernel) if missing else []
+    for day in sorted(missing) if patients else []:
         a = await achievement(session, kernel, practice, on=day, contract=contract, live=True, patients=patients)
         rows.extend(
             {"practice_ods": practice, "ruleset_id": r.ruleset.id, "indicator_id": r.indicator.id,
@@ -105,5 +99,13 @@ async def fill_month_ends(
             for r in a.results
             if r.readiness != "incomplete"
         )
+    # Written only now that the figures are computed, so the mark and the snapshots are held for the moment
+    # the writes take, not for the scoring: the consumer marks the practice again in any batch that back-dates
+    # a change, and must not wait for a read to finish scoring (on SQLite, for its write lock).
+    if mark is not None:
+        # history recomputes the baselines' finals too (its mark is never later than theirs)
+        await clear_stale(session, practice, SCOPES if scope == "history" else (scope,), mark)
+    if not patients:
+        return []
     await upsert(session, SNAPSHOTS, rows, ("practice_ods", "ruleset_id", "indicator_id", "month"))
     return sorted(missing)

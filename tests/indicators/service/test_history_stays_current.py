@@ -13,6 +13,7 @@ today changes no month that has closed.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -111,3 +112,38 @@ async def test_a_codelist_release_rescoring_every_practice_redoes_the_stored_mon
             await s.execute(update(SNAPSHOTS).where(SNAPSHOTS.c.month == "2026-08").values(numerator=0))
         assert await rescore_all(app.state.runtime.sessions, app.state.kernel) == [PRACTICE]
         assert closed(await dm020(client, headers)) == closed(before)
+
+
+async def test_a_read_recomputing_month_ends_never_holds_up_the_consumer(database_url: str) -> None:
+    """Issue 11: "reading must never slow the applying of events". While a history read rescores the month ends
+    a back-dated result made stale, another back-dated result is applied at once: the read writes its figures
+    and clears the mark it read only once they are computed, so it holds no lock the consumer needs meanwhile
+    (on SQLite, the write lock; on PostgreSQL, the mark's row), and the newer mark survives for the next read."""
+    from services.indicators.service import month_ends
+
+    async with indicators_app(database_url, today=TODAY) as (app, client, headers):
+        await _load(app)
+        await dm020(client, headers)  # the month ends are computed and stored once
+        await deliver(app, recorded("n0", ("n0-late", HBA1C, date(2026, 7, 15), 48.0)))  # marks them stale
+
+        scoring, go_on = asyncio.Event(), asyncio.Event()
+        original = month_ends.achievement
+
+        async def paused(*args: Any, **kwargs: Any) -> Any:
+            scoring.set()
+            await go_on.wait()
+            return await original(*args, **kwargs)
+
+        month_ends.achievement = paused  # type: ignore[assignment]
+        try:
+            read = asyncio.ensure_future(dm020(client, headers))
+            await asyncio.wait_for(scoring.wait(), 10)  # the read is recomputing the stale month ends
+            applied = deliver(app, recorded("n1", ("n1-late", HBA1C, date(2026, 8, 20), 47.0)))
+            await asyncio.wait_for(applied, 10)  # the consumer's batch did not wait for the read
+        finally:
+            go_on.set()
+            month_ends.achievement = original  # type: ignore[assignment]
+        await read
+        now = await dm020(client, headers)  # the newer result's mark stayed: this read includes it
+        assert now["qof-2026-27:2026-08"] == ("2026-08-31", 4, 3)
+        assert now["qof-2026-27:2026-07"] == ("2026-07-31", 4, 2)
