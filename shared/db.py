@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -177,12 +177,17 @@ class StatisticsKeeper:
 UPSERT_CHUNK = 500
 
 
+def insert_for(session: AsyncSession) -> Callable[[Table], Any]:
+    """The dialect's ``INSERT`` construct, which has ``ON CONFLICT`` on SQLite and PostgreSQL alike."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert  # type: ignore[return-value]
+
+
 async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
     """Insert or update by primary key, on SQLite and PostgreSQL alike."""
     if not rows:
         return
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    make = insert_for(session)
     cols = [c for c in rows[0] if c not in keys]
     for i in range(0, len(rows), UPSERT_CHUNK):
         stmt = make(table).values(list(rows[i : i + UPSERT_CHUNK]))

@@ -15,12 +15,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import case, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.store.models import CODED_EVENTS, PRACTICE_CODES
-from shared.db import bulk_insert
+from shared.db import bulk_insert, insert_for
 
 CHUNK = 500
 Pair = tuple[str, str]  # (practice, code)
@@ -45,7 +43,7 @@ async def note_entries(session: AsyncSession, rows: Iterable[dict[str, Any]]) ->
     if not first:
         return
     t = PRACTICE_CODES
-    make = pg_insert if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite_insert
+    make = insert_for(session)
     values = [{"practice_ods": p, "code": c, "first_date": d} for (p, c), d in sorted(first.items())]
     for i in range(0, len(values), CHUNK):
         stmt = make(t).values(values[i : i + CHUNK])

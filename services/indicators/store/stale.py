@@ -15,12 +15,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.store.models import STALE_MONTH_ENDS
-from shared.db import utcnow
+from shared.db import insert_for, utcnow
 
 SCOPES = ("history", "baselines")
 PATIENT_DATES = ("registered_on", "deregistered_on", "died_on")
@@ -66,8 +64,7 @@ async def mark_stale(session: AsyncSession, since: Mapping[str, date]) -> None:
     rows = [{"practice_ods": p, "scope": sc, "since": d, "marked_at": now}
             for p, d in sorted(since.items()) for sc in SCOPES]
     t = STALE_MONTH_ENDS
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(t).values(rows)
+    stmt = insert_for(session)(t).values(rows)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=["practice_ods", "scope"],
         set_={"since": case((stmt.excluded.since < t.c.since, stmt.excluded.since), else_=t.c.since),

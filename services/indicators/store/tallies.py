@@ -15,12 +15,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.store.models import OUTCOME_TALLIES, OUTCOMES
-from shared.db import bulk_insert
+from shared.db import bulk_insert, insert_for
 
 CHUNK = 500
 Key = tuple[str, str, str, str, date]  # rule set, indicator, status, field ('' for none), achievement date
@@ -62,7 +60,7 @@ async def retally(
     moved = [_row(practice, k, n) for k, n in sorted(change.items()) if n]
     if not moved:
         return
-    make = pg_insert if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite_insert
+    make = insert_for(session)
     # In key order, so that two instances moving the same practice's tallies take their row locks in one order.
     for i in range(0, len(moved), CHUNK):
         stmt = make(t).values(moved[i : i + CHUNK])
