@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.indicators.store.models import PENDING_EVENTS, PENDING_RESCORES, PRACTICE_FRESHNESS
-from shared.db import new_id, upsert, utcnow
+from shared.db import as_utc, new_id, upsert, utcnow
 from shared.events.envelope import Envelope
 
 STALE = timedelta(minutes=15)
@@ -74,11 +74,8 @@ class Watcher:
 
 
 def _later(a: datetime, b: datetime | None) -> datetime:
-    if b is None:
-        return a
-    if b.tzinfo is None:  # SQLite hands back naive UTC
-        b = b.replace(tzinfo=a.tzinfo)
-    return max(a, b)
+    b = as_utc(b)
+    return a if b is None else max(a, b)
 
 
 @dataclass(frozen=True)
@@ -107,7 +104,7 @@ async def freshness_of(session: AsyncSession, practices: Iterable[str]) -> dict[
     out: dict[str, Freshness] = {}
     for p in wanted:
         r = seen.get(p)
-        out[p] = Freshness(r.last_event_at if r else None, r.applied_at if r else None,
+        out[p] = Freshness(as_utc(r.last_event_at) if r else None, as_utc(r.applied_at) if r else None,
                            int(pending.get(p) or 0), p in marked)
     return out
 

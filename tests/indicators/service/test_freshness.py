@@ -5,7 +5,7 @@ ICB benchmark names it as behind; once applied the answer is no longer provision
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -76,11 +76,14 @@ async def test_achievement_is_provisional_while_events_are_pending(database_url:
         fresh = await eventually(caught_up)
         assert fresh is not None, "the figures never caught up"
         assert fresh["freshness"]["pending_events"] == 0 and fresh["freshness"]["as_of"] is not None
+        for at in ("as_of", "applied_at"):  # as of when, unambiguously: a UTC time, on SQLite as on PostgreSQL
+            assert datetime.fromisoformat(fresh["freshness"][at]).utcoffset() == timedelta(0), at
         wl = (await client.get(f"/v1/practices/{practice}/worklist/next-best", headers=headers)).json()
         assert wl["freshness"] == fresh["freshness"]
         bench = (await client.get("/v1/icbs/QHM/benchmarks?indicator=DM020", headers=analyst)).json()
         assert practice not in bench["practices_behind"]
         row = next(r for r in bench["rows"] if r["code"] == practice)
         assert row["behind"] is False and row["as_of"] is not None and row["pending_events"] == 0
+        assert datetime.fromisoformat(row["as_of"]).utcoffset() == timedelta(0)
         metrics = (await client.get("/metrics")).text
         assert 'qof_consumer_lag{group=' in metrics and 'topic="code.recorded"' in metrics
