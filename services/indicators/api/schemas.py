@@ -50,7 +50,9 @@ class IndicatorOut(BaseModel):
         description="ready | stand-in | provisional (scored without some PCA clusters: a lower bound) | "
         "incomplete (never scored) | attestation"
     )
-    standing: str = Field(description="confirmed | provisional (points and £ are a lower bound) | incomplete")
+    standing: str = Field(description="confirmed | provisional (points and £ are a lower bound: a PCA or "
+                          "invitation codelist is missing) | incomplete. Not the freshness flag of the same name, "
+                          "which says the figures are still catching up with events")
     missing_clusters: list[str] = Field(description="Clusters with no codes (provisional: its PCA steps')")
     readiness_note: str = Field("", description="Provisional: what the lower bound leaves out; incomplete: why "
                                 "the missing clusters do not allow a lower bound")
@@ -160,7 +162,9 @@ class FreshnessOut(BaseModel):
     as_of: datetime | None = Field(description="Time of the newest event applied for this practice (null: none yet)")
     applied_at: datetime | None = Field(description="When that batch of events was applied and re-scored")
     pending_events: int = Field(description="Events of this practice received and not yet applied")
-    provisional: bool = Field(description="True while the figures are catching up (events pending or re-scoring)")
+    provisional: bool = Field(description="True while the figures are catching up (events pending or re-scoring). "
+                              "Not the same as an indicator's standing 'provisional' (a lower bound because a "
+                              "PCA or invitation codelist is missing): this one passes once the events are applied")
 
 
 def freshness_out(f: Freshness | None) -> FreshnessOut:
