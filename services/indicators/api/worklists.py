@@ -39,10 +39,9 @@ def live_on(kernel: Kernel, on: date | None) -> Kernel | None:
 
 
 async def scored(s: AsyncSession, rt: Runtime, kernel: Kernel, practice: str, on: date | None) -> Achievement:
-    """The achievement a worklist is for; for a date, with the improvement baselines the achievement route
-    reads (computed from the record first where not held)."""
-    if on is not None:
-        await month_ends(rt, kernel, practice, baselines_only=True)
+    """The achievement a worklist is for, with the improvement baselines the achievement route reads (computed
+    from the record first where not held), so that a worklist's £ is the achievement's whichever is read first."""
+    await month_ends(rt, kernel, practice, baselines_only=True)
     return await achievement(s, kernel, practice, on=on)
 
 

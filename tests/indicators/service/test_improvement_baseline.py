@@ -105,3 +105,17 @@ async def test_no_baseline_when_a_previous_year_cannot_be_computed(database_url:
         vi = indicator(body, "VI002")
         assert (vi["denominator"], vi["numerator"], vi["points"]) == (7, 4, 0.0)
         assert "improvement route not scored: no baseline" in vi["improvement_note"]
+
+
+async def test_a_worklist_read_first_prices_gaps_on_the_same_baseline_as_the_achievement(database_url: str) -> None:
+    """The £ a worklist puts on VI002's gaps comes from the same score as the achievement's, improvement route
+    included: read before any achievement answer has computed the baseline, it is what it is after one."""
+    async with indicators_app(database_url, today=TODAY, compiled=test_kernel()) as (app, client, headers):
+        await _children(app, PRACTICE, ("2024/25", "2025/26", "2026/27"))
+        url = f"/v1/practices/{PRACTICE}/indicators/VI002/worklist"
+        first = (await client.get(url, headers=headers)).json()
+        body = (await client.get(f"/v1/practices/{PRACTICE}/achievement", headers=headers)).json()
+        again = (await client.get(url, headers=headers)).json()
+        assert indicator(body, "VI002")["points"] > 0  # paid on the improvement route
+        prices = ("pounds_to_upper_threshold", "pounds_per_remaining_patient", "pounds_next_patient")
+        assert {k: first[k] for k in prices} == {k: again[k] for k in prices}
