@@ -45,6 +45,7 @@ from services.indicators.store.state import (
     replace_outcomes,
     stored_outcomes,
 )
+from services.indicators.store.tallies import tallied_dates
 from shared.db import upsert, utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import EventPayload, IndicatorUpdated, PatientGapChanged
@@ -232,6 +233,11 @@ async def refresh(
     ids = None if patient_ids is None else sorted(set(patient_ids))
     contract = contract_on(kernel, await contract_of(session, practice, kernel), kernel.today())
     period_of = periods(kernel, contract)
+    if ids is not None and await stored_behind(session, practice, period_of):
+        # The stored outcomes are for an earlier day (or another rule set): re-evaluating only these patients
+        # would leave the others' outcomes as of that day under today's date, so the day's first change
+        # re-evaluates the whole practice.
+        ids = None
     if ids is None:  # entries stored before a rule or register definition read their code
         await reflag_relevant(session, practice, kernel.relevant_codes)
     patients = await load_patients(session, practice, kernel, ids)
@@ -327,6 +333,13 @@ def gap_changed(
         invited_on=[date.fromisoformat(d) for d in gap.get("invited_on", [])],
         closed_as=closed_as,
     )
+
+
+async def stored_behind(session: AsyncSession, practice: str, period_of: dict[str, Period]) -> bool:
+    """Whether any stored outcome of the practice is for another date, or another rule set, than ``period_of``
+    scores (a new day, a new QOF year, a contract changed)."""
+    return any(rid not in period_of or period_of[rid].achievement_date != day
+               for rid, day in await tallied_dates(session, practice))
 
 
 def aggregate_state(r: Result, day: date) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.indicators.service.evaluation import RefreshResult, contract_on, refresh
+from services.indicators.service.evaluation import RefreshResult, contract_on, periods, refresh, stored_behind
 from services.indicators.service.kernel import Kernel
-from services.indicators.store.models import IndicatorState, Patient, RecomputeJob
+from services.indicators.store.models import OUTCOME_TALLIES, Patient, RecomputeJob
 from services.indicators.store.stale import mark_stale
 from services.indicators.store.state import contract_of, reflag_relevant
 from shared.db import utcnow
@@ -77,14 +77,12 @@ async def refresh_stale(sessions: async_sessionmaker[AsyncSession], kernel: Kern
     """Recompute every practice whose stored outcomes are for an earlier achievement date (ages and windows
     move on with the calendar even when no event arrives). Returns the practices refreshed."""
     async with sessions() as s:
-        rows = (await s.execute(select(IndicatorState.practice_ods, func.max(IndicatorState.achievement_date))
-                                .group_by(IndicatorState.practice_ods))).all()
+        practices = sorted(set((await s.scalars(select(OUTCOME_TALLIES.c.practice_ods).distinct())).all()))
     done = 0
-    for practice, stored in rows:
+    for practice in practices:
         async with sessions() as s, s.begin():
             contract = contract_on(kernel, await contract_of(s, practice, kernel), kernel.today())
-            current = kernel.period(kernel.ruleset(contract.ruleset_id)).achievement_date
-            if stored == current:
+            if not await stored_behind(s, practice, periods(kernel, contract)):
                 continue
             await refresh(s, kernel, practice, None)
         done += 1

@@ -89,3 +89,11 @@ async def tallied(session: AsyncSession, practice: str) -> tuple[date | None, Co
         per[(status, fld or None)] = per.get((status, fld or None), 0) + int(n)
         latest = day if latest is None or day > latest else latest
     return latest, out
+
+
+async def tallied_dates(session: AsyncSession, practice: str) -> set[tuple[str, date]]:
+    """(rule set, achievement date) of the practice's stored outcomes: one pair per rule set when they are all
+    for one day."""
+    tc = OUTCOME_TALLIES.c
+    q = select(tc.ruleset_id, tc.achievement_date).where(tc.practice_ods == practice).distinct()
+    return {(rs, day) for rs, day in await session.execute(q)}
