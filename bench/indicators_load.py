@@ -114,6 +114,8 @@ async def main() -> None:
 
         deadline = time.perf_counter() + args.seconds
         latencies: list[float] = []
+        slowest = (0.0, 0.0)  # the longest latency and when, in seconds from the start of the run, it began
+        started = time.perf_counter()
         reads: list[float] = []
         posts: list[float] = []  # the registers request alone, the first part of each latency
 
@@ -143,6 +145,7 @@ async def main() -> None:
                 await asyncio.sleep(0.02)
 
         async def writer(w: int) -> None:
+            nonlocal slowest
             # each writer is a client of its own (its own token), as 20 users would be: the per-token request
             # limit applies to each, not to all of them together
             token = mint_token(settings_for("registers"), subject=f"bench-writer-{w}",
@@ -172,6 +175,8 @@ async def main() -> None:
                 except TimeoutError:
                     raise TimeoutError(f"indicators did not apply a record within {args.give_up:.0f} s") from None
                 latencies.append(time.perf_counter() - t0)
+                if latencies[-1] > slowest[0]:
+                    slowest = (latencies[-1], t0 - started)
                 n += 1
 
         async def reader() -> None:
@@ -188,7 +193,8 @@ async def main() -> None:
         print(f"db={args.db} writers={args.writers} readers={args.readers} split={args.split} "
               f"seconds={args.seconds:.0f}: "
               f"{len(latencies)} records, record->achievement p50 {q[49]:.2f}s p95 {q[94]:.2f}s "
-              f"max {max(latencies):.2f}s; {len(reads)} achievement reads, p50 {rq[49]:.2f}s p95 {rq[94]:.2f}s; "
+              f"max {max(latencies):.2f}s (posted {slowest[1]:.1f}s into the run); "
+              f"{len(reads)} achievement reads, p50 {rq[49]:.2f}s p95 {rq[94]:.2f}s; "
               f"registers post p50 {pq[49]:.2f}s p95 {pq[94]:.2f}s")
         await reg.aclose()
         await ind.aclose()
