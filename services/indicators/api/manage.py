@@ -13,8 +13,8 @@ from services.indicators.api.deps import KernelDep, Reader, Writer, require_rule
 from services.indicators.api.schemas import AttestationIn, AttestationOut, ContractIn, ContractOut
 from services.indicators.domain import IndicatorsError, load_contract
 from services.indicators.service.achievement import achievement
-from services.indicators.service.evaluation import contract_on, publish_aggregates, refresh
-from services.indicators.service.jobs import SYNC_LIMIT, practice_patients, run_job, start_job
+from services.indicators.service.evaluation import contract_on, publish_aggregates
+from services.indicators.service.jobs import SYNC_LIMIT, practice_patients, recompute, run_job, start_job
 from services.indicators.service.kernel import Kernel, qof_year_label
 from services.indicators.store.models import ATTESTATIONS, CONTRACTS, RecomputeJob, audit_log
 from services.indicators.store.state import ContractChoice, contract_of
@@ -102,7 +102,9 @@ async def put_contract(ods: str, body: ContractIn, rt: RuntimeDep, kernel: Kerne
             ],
             ("practice_ods",),
         )
-        await refresh(s, kernel, practice, None)
+        # in full, month ends included: those held for a rule set of an earlier contract missed the stale marks
+        # the reads under the other contract cleared
+        await recompute(s, kernel, practice)
         await audit(
             s, audit_log, principal, "contract.set", body.ruleset_id, practice=practice, detail=body.local_scheme_id
         )

@@ -114,6 +114,19 @@ async def test_a_codelist_release_rescoring_every_practice_redoes_the_stored_mon
         assert closed(await dm020(client, headers)) == closed(before)
 
 
+async def test_a_contract_change_redoes_the_stored_month_ends(database_url: str) -> None:
+    """A practice that changes its contract is recomputed in full, month ends included: months held for a rule
+    set of the earlier contract may have missed the stale marks the reads under the other contract cleared."""
+    async with indicators_app(database_url, today=TODAY) as (app, client, headers):
+        await _load(app)
+        before = await dm020(client, headers)
+        async with app.state.runtime.sessions() as s, s.begin():
+            await s.execute(update(SNAPSHOTS).where(SNAPSHOTS.c.month == "2026-08").values(numerator=0))
+        r = await client.put(f"{BASE}/contract", json={"ruleset_id": "qof-2026-27"}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert closed(await dm020(client, headers)) == closed(before)
+
+
 async def test_a_read_recomputing_month_ends_never_holds_up_the_consumer(database_url: str) -> None:
     """Issue 11: "reading must never slow the applying of events". While a history read rescores the month ends
     a back-dated result made stale, another back-dated result is applied at once: the read writes its figures
