@@ -176,9 +176,11 @@ class StatisticsKeeper:
         self._since[name] = self._since.get(name, 0) + rows
         if self._since[name] < max(self.minimum, self.growth * self._known.get(name, 0)):
             return
-        await conn.exec_driver_sql(f"ANALYZE {name}")
+        # Claimed before the await: requests running beside this one must not each analyse the table too (they
+        # queued on its lock, one after another, holding their writes for seconds).
         self._known[name] = self._known.get(name, 0) + self._since[name]
         self._since[name] = 0
+        await conn.exec_driver_sql(f"ANALYZE {name}")
 
 
 UPSERT_CHUNK = 500
