@@ -18,13 +18,13 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.service.evaluation import refresh, rescore_pending
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import CodedEvent
-from services.indicators.store.recorded import codes_of_entries, recount
+from services.indicators.store.recorded import recount
 from services.indicators.store.staged import flush, stage_entries, stage_patient
 from services.indicators.store.stale import mark_stale, note
 from services.indicators.store.state import SEX
@@ -130,11 +130,12 @@ def handlers(kernel: Kernel) -> dict[str, Handler]:
         assert isinstance(payload, CodeRetracted)
         await write_staged(session)  # the entry may have been recorded earlier in this unit
         which = (CodedEvent.entry_id.in_(payload.entry_ids), CodedEvent.patient_id == payload.patient_id)
-        first = await session.scalar(
-            select(func.min(CodedEvent.effective_date)).where(*which, CodedEvent.relevant, ~CodedEvent.retracted))
-        note(changed(session), payload.practice_ods, first)
+        live = (await session.execute(select(CodedEvent.practice_ods, CodedEvent.code, CodedEvent.effective_date,
+                                             CodedEvent.relevant).where(*which, ~CodedEvent.retracted))).all()
+        # month ends change from the earliest entry a rule read; each code's first date is worked out again
+        note(changed(session), payload.practice_ods, min((d for _, _, d, rel in live if rel), default=None))
         await session.execute(update(CodedEvent).where(*which).values(retracted=True))
-        await recount(session, await codes_of_entries(session, payload.entry_ids))
+        await recount(session, {(p, c) for p, c, _, _ in live})
         touch(session, payload.practice_ods, payload.patient_id)
 
     async def on_register(session: AsyncSession, _env: Envelope, payload: EventPayload) -> None:

@@ -38,14 +38,13 @@ from services.indicators.store.state import (
     contract_of,
     list_size,
     load_patients,
-    outcome_counts,
     reflag_relevant,
     register_sizes,
     replace_memberships,
     replace_outcomes,
     stored_outcomes,
 )
-from services.indicators.store.tallies import tallied_dates
+from services.indicators.store.tallies import tallied, tallied_dates
 from shared.db import upsert, utcnow
 from shared.events.outbox import enqueue
 from shared.events.schemas import EventPayload, IndicatorUpdated, PatientGapChanged
@@ -279,7 +278,7 @@ async def refresh(
         was = key in old and old[key]["status"] == "denominator_only"
         opened += event.open and not was
         closed += not event.open
-    await replace_outcomes(session, practice, ids, rows)
+    await replace_outcomes(session, practice, ids, rows, old)
     if defer_aggregates:
         await upsert(session, PENDING_RESCORES, [{"practice_ods": practice, "marked_at": utcnow()}], ("practice_ods",))
         updated = 0
@@ -369,7 +368,7 @@ async def publish_aggregates(
     """Re-score from the stored outcomes; store and announce the indicators whose aggregates moved."""
     contract = contract_on(kernel, contract, kernel.today())
     day = periods(kernel, contract)[contract.ruleset_id].achievement_date
-    results = await score_counts(session, kernel, practice, contract, await outcome_counts(session, practice), day)
+    results = await score_counts(session, kernel, practice, contract, (await tallied(session, practice))[1], day)
     st = INDICATOR_STATE
     stored = {
         (r.ruleset_id, r.indicator_id): r

@@ -17,7 +17,7 @@ from services.indicators.service.evaluation import RefreshResult, contract_on, p
 from services.indicators.service.kernel import Kernel
 from services.indicators.store.models import OUTCOME_TALLIES, Patient, RecomputeJob
 from services.indicators.store.stale import mark_stale
-from services.indicators.store.state import contract_of, reflag_relevant
+from services.indicators.store.state import contract_of
 from shared.db import utcnow
 from shared.jobs import JobTable, leased, start_sweeper, stop_sweeper
 
@@ -33,8 +33,8 @@ async def practice_patients(session: AsyncSession, practice: str) -> int:
 
 async def recompute(session: AsyncSession, kernel: Kernel, practice: str) -> RefreshResult:
     """A practice re-evaluated in full with the kernel's current definitions (entries with newly read codes
-    included); its stored month ends are marked for recomputing from the record on the next read."""
-    await reflag_relevant(session, practice, kernel.relevant_codes)
+    included: a full refresh flags them first); its stored month ends are marked for recomputing from the record
+    on the next read."""
     result = await refresh(session, kernel, practice, None)
     await mark_stale(session, {practice: date.min})
     return result

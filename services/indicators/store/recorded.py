@@ -69,16 +69,3 @@ async def recount(session: AsyncSession, pairs: Iterable[Pair]) -> None:
                 .group_by(ec.code)
             )
             await bulk_insert(session, t, [{"practice_ods": practice, "code": c, "first_date": d} for c, d in found])
-
-
-async def codes_of_entries(session: AsyncSession, entry_ids: Iterable[str]) -> set[Pair]:
-    """(practice, code) of these stored entries."""
-    ec = CODED_EVENTS.c
-    ids = sorted(set(entry_ids))
-    out: set[Pair] = set()
-    for i in range(0, len(ids), CHUNK):
-        rows = await session.execute(select(ec.practice_ods, ec.code).where(ec.entry_id.in_(ids[i : i + CHUNK])))
-        out.update((p, c) for p, c in rows)
-    return out
-
-

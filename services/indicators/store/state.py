@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,7 +25,7 @@ from services.indicators.store.models import (
     Patient,
     RegisterMember,
 )
-from services.indicators.store.tallies import Counts, held_by, retally, tallied
+from services.indicators.store.tallies import retally
 from shared.db import bulk_insert
 
 CHUNK = 500
@@ -162,9 +162,10 @@ async def reflag_relevant(session: AsyncSession, practice: str, codes: Iterable[
 async def stored_outcomes(
     session: AsyncSession, practice: str, patient_ids: Iterable[str] | None = None
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """(patient, rule set, indicator) -> stored row (status, field, gap)."""
+    """(patient, rule set, indicator) -> stored row (status, field, gap, trace, and what the tallies count it by)."""
     oc = OUTCOMES.c
-    q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.gap, oc.trace)
+    q = select(oc.patient_id, oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.gap, oc.trace,
+               oc.achievement_date)
     rows: list[Any] = []
     if patient_ids is None:
         rows = list(await session.execute(q.where(oc.practice_ods == practice)))
@@ -174,6 +175,9 @@ async def stored_outcomes(
             rows.extend(await session.execute(q.where(oc.patient_id.in_(ids[i : i + CHUNK]))))
     return {
         (r.patient_id, r.ruleset_id, r.indicator_id): {
+            "ruleset_id": r.ruleset_id,
+            "indicator_id": r.indicator_id,
+            "achievement_date": r.achievement_date,
             "status": r.status,
             "field": r.field,
             "gap": r.gap,
@@ -184,22 +188,21 @@ async def stored_outcomes(
 
 
 async def replace_outcomes(
-    session: AsyncSession, practice: str, patient_ids: Iterable[str] | None, rows: Sequence[dict[str, Any]]
+    session: AsyncSession,
+    practice: str,
+    patient_ids: Iterable[str] | None,
+    rows: Sequence[dict[str, Any]],
+    replaced: Mapping[tuple[str, str, str], dict[str, Any]],
 ) -> None:
     """The one writer of outcomes: these patients' (all the practice's when None) are replaced by ``rows``,
-    and the practice's tallies moved with them."""
+    and the practice's tallies moved with them. ``replaced``: their stored rows, as :func:`stored_outcomes`
+    read them in this transaction."""
     t = OUTCOMES
     ids = None if patient_ids is None else sorted(set(patient_ids))
-    before = None if ids is None else await held_by(session, ids)
     await _delete_patients(session, t, practice, ids)
-    await retally(session, practice, before, rows)
+    await retally(session, practice, None if ids is None else replaced.values(), rows)
     if rows and session.bind is not None and session.bind.dialect.name == "postgresql":
         # COPY hands JSON to the server as text
         rows = [{**r, "trace": json.dumps(r["trace"]), "gap": None if r["gap"] is None else json.dumps(r["gap"])}
                 for r in rows]
     await bulk_insert(session, t, list(rows))
-
-
-async def outcome_counts(session: AsyncSession, practice: str) -> Counts:
-    """(rule set, indicator) -> (status, field) -> patients, from the stored outcomes."""
-    return (await tallied(session, practice))[1]

@@ -10,14 +10,14 @@ equal that ``GROUP BY``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.indicators.store.models import OUTCOME_TALLIES, OUTCOMES
+from services.indicators.store.models import OUTCOME_TALLIES
 from shared.db import bulk_insert, insert_for
 
 CHUNK = 500
@@ -29,34 +29,19 @@ def _key(row: dict[str, Any]) -> Key:
     return (row["ruleset_id"], row["indicator_id"], row["status"], row["field"] or "", row["achievement_date"])
 
 
-async def held_by(session: AsyncSession, patient_ids: Sequence[str]) -> Counter[Key]:
-    """The tally of these patients' stored outcomes (before they are replaced)."""
-    oc = OUTCOMES.c
-    out: Counter[Key] = Counter()
-    for i in range(0, len(patient_ids), CHUNK):
-        q = (
-            select(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.achievement_date, func.count())
-            .where(oc.patient_id.in_(patient_ids[i : i + CHUNK]))
-            .group_by(oc.ruleset_id, oc.indicator_id, oc.status, oc.field, oc.achievement_date)
-        )
-        for rs, ind, status, fld, day, n in await session.execute(q):
-            out[(rs, ind, status, fld or "", day)] += int(n)
-    return out
-
-
 async def retally(
-    session: AsyncSession, practice: str, before: Counter[Key] | None, rows: Iterable[dict[str, Any]]
+    session: AsyncSession, practice: str, replaced: Iterable[dict[str, Any]] | None, rows: Iterable[dict[str, Any]]
 ) -> None:
-    """Move the practice's tallies by ``rows`` written less ``before`` replaced (None: every outcome of the
-    practice was replaced, so the tallies are the rows')."""
+    """Move the practice's tallies by ``rows`` written less the stored rows they ``replaced`` (None: every
+    outcome of the practice was replaced, so the tallies are the rows')."""
     t = OUTCOME_TALLIES
     written = Counter(map(_key, rows))
-    if before is None:
+    if replaced is None:
         await session.execute(delete(t).where(t.c.practice_ods == practice))
         await bulk_insert(session, t, [_row(practice, k, n) for k, n in sorted(written.items())])
         return
     change = Counter(written)
-    change.subtract(before)
+    change.subtract(Counter(map(_key, replaced)))
     moved = [_row(practice, k, n) for k, n in sorted(change.items()) if n]
     if not moved:
         return
