@@ -93,14 +93,17 @@ class Freshness:
 async def freshness_of(session: AsyncSession, practices: Iterable[str]) -> dict[str, Freshness]:
     wanted = sorted({p.upper() for p in practices})
     pf, pe = PRACTICE_FRESHNESS.c, PENDING_EVENTS.c
-    seen = {r.practice_ods: r for r in await session.execute(
-        select(pf.practice_ods, pf.last_event_at, pf.applied_at).where(pf.practice_ods.in_(wanted)))}
+    # What is pending is read before what was applied: the consumer clears the one and records the other in
+    # one transaction, and each statement here may see another commit (PostgreSQL, read committed). In this
+    # order a commit between them leaves the answer provisional, never caught up with no time applied.
     pending = dict((await session.execute(
         select(pe.practice_ods, func.sum(pe.events))
         .where(pe.practice_ods.in_(wanted), pe.received_at >= utcnow() - STALE)
         .group_by(pe.practice_ods))).all())
     marked = set((await session.scalars(
         select(PENDING_RESCORES.c.practice_ods).where(PENDING_RESCORES.c.practice_ods.in_(wanted)))).all())
+    seen = {r.practice_ods: r for r in await session.execute(
+        select(pf.practice_ods, pf.last_event_at, pf.applied_at).where(pf.practice_ods.in_(wanted)))}
     out: dict[str, Freshness] = {}
     for p in wanted:
         r = seen.get(p)
